@@ -1,0 +1,9 @@
+//! Listings of chapter 1, „Wahrscheinlichkeitsmodelle“ / "Probability
+//! models".
+//!
+//! One module per formula family. Each public function's documentation
+//! names the formula it implements by its number in the book.
+
+pub mod softmax;
+
+pub use notation::{Error, Real};

@@ -1,0 +1,206 @@
+//! Builds both languages of the book with mdBook as a library.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use anyhow::{Context, Result, anyhow, bail};
+use mdbook_driver::MDBook;
+use mdbook_driver::config::Config;
+use mdbook_katex::cfg::KatexConfig;
+use mdbook_katex::preprocess::KatexProcessor;
+use mdbook_preprocessor::book::Book;
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+use regex::Regex;
+
+use crate::checks;
+use crate::lang::Lang;
+use crate::preprocess::Literate;
+use crate::problem::{Problem, into_result, to_error};
+use crate::registry::Registry;
+
+/// The folder of the self-hosted KaTeX stylesheet and fonts, relative to
+/// the book root.
+pub const KATEX_THEME: &str = "theme/katex";
+
+/// The mdBook configuration of one language: `book.toml` with the source
+/// folder, build folder, language and title of that language.
+pub fn language_config(root: &Path, out: &Path, lang: Lang) -> Result<Config> {
+    let file = root.join("book.toml");
+    let mut config = Config::from_disk(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let key = format!("preprocessor.literate.title.{}", lang.code());
+    let title: String = config
+        .get(&key)
+        .map_err(|e| anyhow!("book.toml: {key}: {e}"))?
+        .ok_or_else(|| anyhow!("book.toml: no {key} (the title in {})", lang.name()))?;
+    config.book.title = Some(title);
+    config.book.language = Some(lang.code().to_string());
+    config.book.src = PathBuf::from("src").join(lang.code());
+    config.build.build_dir = out.join(lang.code());
+    Ok(config)
+}
+
+/// Reads `[preprocessor.katex]` and refuses settings that would let a
+/// problem through unnoticed.
+///
+/// mdbook-katex falls back to its defaults when an option has the wrong
+/// type, and its default links KaTeX's CSS from a CDN; with
+/// `throw-on-error = true` it only logs bad LaTeX and leaves the raw text.
+pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
+    let raw: toml::Value = config
+        .get("preprocessor.katex")
+        .map_err(|e| anyhow!("book.toml: [preprocessor.katex]: {e}"))?
+        .ok_or_else(|| anyhow!("book.toml: no [preprocessor.katex] table"))?;
+    let katex: KatexConfig = raw
+        .try_into()
+        .map_err(|e| anyhow!("book.toml: [preprocessor.katex]: {e}"))?;
+    if !katex.no_css {
+        bail!(
+            "book.toml: [preprocessor.katex] needs `no-css = true`: the book \
+             serves KaTeX's stylesheet itself ({KATEX_THEME}), mdbook-katex \
+             would link it from a CDN"
+        );
+    }
+    if katex.throw_on_error {
+        bail!(
+            "book.toml: [preprocessor.katex] needs `throw-on-error = false`, \
+             so that bad LaTeX becomes an error span that the build reports \
+             (with `true`, mdbook-katex only logs it and keeps the raw text)"
+        );
+    }
+    if !katex.pre_render {
+        bail!("book.toml: [preprocessor.katex] needs `pre-render = true`");
+    }
+    if let Some(macros) = &katex.macros
+        && !root.join(macros).is_file()
+    {
+        bail!("book.toml: [preprocessor.katex] macros file `{macros}` does not exist");
+    }
+    Ok(katex)
+}
+
+/// mdbook-katex, followed by a check that every formula rendered.
+struct CheckedKatex {
+    lang: Lang,
+}
+
+static KATEX_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<span class="katex-error" title="([^"]*)"[^>]*>(.*?)</span>"#)
+        .unwrap()
+});
+
+impl Preprocessor for CheckedKatex {
+    fn name(&self) -> &str {
+        "katex"
+    }
+
+    fn run(
+        &self,
+        ctx: &PreprocessorContext,
+        book: Book,
+    ) -> mdbook_preprocessor::errors::Result<Book> {
+        let book = KatexProcessor.run(ctx, book)?;
+        let mut problems = Vec::new();
+        for ch in book.chapters() {
+            let Some(path) = &ch.source_path else { continue };
+            let file = format!("src/{}/{}", self.lang.code(), path.display());
+            for c in KATEX_ERROR.captures_iter(&ch.content) {
+                let line = ch.content[..c.get(0).unwrap().start()]
+                    .matches('\n')
+                    .count()
+                    + 1;
+                problems.push(Problem::new(
+                    &file,
+                    format!(
+                        "bad LaTeX near output line {line}: {} (in `{}`)",
+                        unescape(&c[1]),
+                        unescape(&c[2])
+                    ),
+                ));
+            }
+        }
+        into_result(problems)?;
+        Ok(book)
+    }
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Builds one language into `out/<code>/`.
+pub fn build_language(root: &Path, out: &Path, lang: Lang, registry: &Registry) -> Result<()> {
+    let config = language_config(root, out, lang)?;
+    katex_config(root, &config)?;
+    let mut book = MDBook::load_with_config(root, config)
+        .with_context(|| format!("cannot load the {} book (src/{})", lang.name(), lang.code()))?;
+    book.with_preprocessor(Literate {
+        root: root.to_path_buf(),
+        lang,
+        registry: registry.clone(),
+    });
+    book.with_preprocessor(CheckedKatex { lang });
+    book.build()
+        .with_context(|| format!("building the {} book failed", lang.name()))?;
+    copy_dir(&root.join(KATEX_THEME).join("fonts"), &out.join(lang.code()).join(KATEX_THEME).join("fonts"))?;
+    Ok(())
+}
+
+/// Builds both languages into `out/de/` and `out/en/`, writes `out/index.html`
+/// and checks the result: no resource from another host, no broken link.
+pub fn build_book(root: &Path, out: &Path) -> Result<()> {
+    let registry = Registry::load(root).map_err(|p| to_error(&p))?;
+    for lang in Lang::ALL {
+        build_language(root, out, lang, &registry)?;
+    }
+    fs::write(out.join("index.html"), landing_page())?;
+    into_result(checks::site(out))
+        .context("the built book has problems")?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// `book/index.html`: leads to the German book and offers the English one.
+fn landing_page() -> String {
+    let de = Lang::De;
+    let en = Lang::En;
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="{de_code}">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="0; url={de_code}/index.html">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Theorie (Mathematik) hinter Generativer KI · The Mathematics behind Generative AI</title>
+</head>
+<body>
+<h1>Theorie (Mathematik) hinter Generativer KI</h1>
+<p><a href="{de_code}/index.html" hreflang="{de_code}">{de_name}</a> (Original)</p>
+<p lang="{en_code}"><a href="{en_code}/index.html" hreflang="{en_code}">{en_name}: The Mathematics behind Generative AI</a> (translation)</p>
+</body>
+</html>
+"#,
+        de_code = de.code(),
+        de_name = de.name(),
+        en_code = en.code(),
+        en_name = en.name(),
+    )
+}

@@ -1,0 +1,42 @@
+//! What all figures share: size, colours, fonts, and the SVG canvas.
+
+use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The size of a full-width figure in pixels (it scales with the page).
+pub const SIZE: (u32, u32) = (720, 400);
+
+/// The colour-blind-safe palette of Okabe and Ito (2008), "Color Universal
+/// Design", in the order the figures use it.
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+];
+
+/// The font of labels, resolved by the reader's browser.
+pub const FONT: &str = "sans-serif";
+
+/// Draws on an SVG canvas of `size` and returns the SVG text.
+pub fn render(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        draw(&root)?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(svg)
+}
+
+/// Turns a plotters error into an `anyhow` error.
+pub fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plotters: {e:?}")
+}

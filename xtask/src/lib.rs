@@ -1,0 +1,14 @@
+//! The book's build tool: builds both languages with mdBook as a library,
+//! expands the book's own directives (formulas, listings, figures), draws
+//! the figures, and checks sources and output.
+//!
+//! Run it as `cargo xtask book`; the checks also run under `cargo test`.
+
+pub mod build;
+pub mod checks;
+pub mod directives;
+pub mod figures;
+pub mod lang;
+pub mod preprocess;
+pub mod problem;
+pub mod registry;

@@ -1,0 +1,471 @@
+//! The `literate` preprocessor: numbers the formulas, listings and figures
+//! of one language, expands the book's directives and adds the link to the
+//! same page in the other language.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mdbook_preprocessor::book::{Book, BookItem};
+use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+
+use crate::directives::{self, Directive, Kind};
+use crate::figures;
+use crate::lang::Lang;
+use crate::problem::{Problem, into_result, to_error};
+use crate::registry::Registry;
+
+/// One page of a book, as the numbering needs it.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// The page's path relative to the language folder (`ch01/index.md`).
+    pub path: PathBuf,
+    /// The number of the top-level chapter it belongs to, if numbered.
+    pub chapter: Option<u32>,
+    /// The Markdown source.
+    pub content: String,
+}
+
+/// Where a numbered thing ended up.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Its number, `1.2`.
+    pub number: String,
+    /// The page it is on, relative to the language folder.
+    pub page: PathBuf,
+}
+
+/// The numbers of everything numbered in one language of the book.
+#[derive(Clone, Debug, Default)]
+pub struct Numbers {
+    /// Formulas by id.
+    pub formulas: HashMap<String, Target>,
+    /// Listings by id.
+    pub listings: HashMap<String, Target>,
+    /// Figures by id.
+    pub figures: HashMap<String, Target>,
+}
+
+/// The pages of `book` in reading order (drafts left out).
+pub fn pages(book: &Book) -> Vec<Page> {
+    book.iter()
+        .filter_map(|item| match item {
+            BookItem::Chapter(ch) => Some(Page {
+                path: ch.path.clone()?,
+                chapter: ch.number.as_ref().and_then(|n| n.first().copied()),
+                content: ch.content.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Numbers formulas, listings and figures chapter by chapter, in reading
+/// order, and checks that every directive names something that exists,
+/// that nothing is placed twice, that everything in the registry is placed,
+/// and that each listing's documentation cites its formulas' numbers.
+pub fn number(
+    root: &Path,
+    lang: Lang,
+    registry: &Registry,
+    pages: &[Page],
+) -> Result<Numbers, Vec<Problem>> {
+    let mut numbers = Numbers::default();
+    let mut problems = Vec::new();
+    let mut counters: HashMap<(u32, Kind), u32> = HashMap::new();
+    let src = format!("src/{}", lang.code());
+
+    for page in pages {
+        let file = format!("{src}/{}", page.path.display());
+        let found = match directives::parse(&page.content) {
+            Ok(found) => found,
+            Err(errors) => {
+                for (line, msg) in errors {
+                    problems.push(Problem::at(&file, line, msg));
+                }
+                continue;
+            }
+        };
+        for d in found {
+            let (table, exists) = match d.kind {
+                Kind::Formula => {
+                    (&mut numbers.formulas, registry.formula.contains_key(&d.id))
+                }
+                Kind::Listing => {
+                    (&mut numbers.listings, registry.listing.contains_key(&d.id))
+                }
+                Kind::Figure => {
+                    (&mut numbers.figures, figures::find(&d.id).is_some())
+                }
+                Kind::Eq => {
+                    if !registry.formula.contains_key(&d.id) {
+                        problems.push(Problem::at(
+                            &file,
+                            d.line,
+                            format!("`{{{{#eq {}}}}}`: no formula `{}` in {}", d.id, d.id, crate::registry::REGISTRY_FILE),
+                        ));
+                    }
+                    continue;
+                }
+            };
+            if !exists {
+                let place = match d.kind {
+                    Kind::Figure => "xtask/src/figures".to_string(),
+                    _ => crate::registry::REGISTRY_FILE.to_string(),
+                };
+                problems.push(Problem::at(
+                    &file,
+                    d.line,
+                    format!(
+                        "`{{{{#{} {}}}}}`: no {} `{}` in {place}",
+                        d.kind.name(),
+                        d.id,
+                        d.kind.name(),
+                        d.id
+                    ),
+                ));
+                continue;
+            }
+            let Some(chapter) = page.chapter else {
+                problems.push(Problem::at(
+                    &file,
+                    d.line,
+                    format!(
+                        "`{{{{#{} {}}}}}` stands on an unnumbered page; \
+                         numbered things belong in numbered chapters",
+                        d.kind.name(),
+                        d.id
+                    ),
+                ));
+                continue;
+            };
+            if let Some(before) = table.get(&d.id) {
+                problems.push(Problem::at(
+                    &file,
+                    d.line,
+                    format!(
+                        "{} `{}` is placed twice (first as ({}) in {src}/{}); \
+                         refer to it with `{{{{#eq {}}}}}` or a link instead",
+                        d.kind.name(),
+                        d.id,
+                        before.number,
+                        before.page.display(),
+                        d.id
+                    ),
+                ));
+                continue;
+            }
+            let counter = counters.entry((chapter, d.kind)).or_insert(0);
+            *counter += 1;
+            table.insert(
+                d.id.clone(),
+                Target {
+                    number: format!("{chapter}.{counter}"),
+                    page: page.path.clone(),
+                },
+            );
+        }
+    }
+
+    for id in registry.formula.keys() {
+        if !numbers.formulas.contains_key(id) {
+            problems.push(Problem::new(
+                &src,
+                format!("formula `{id}` is in the registry but on no page"),
+            ));
+        }
+    }
+    for (id, listing) in &registry.listing {
+        if !numbers.listings.contains_key(id) {
+            problems.push(Problem::new(
+                &src,
+                format!("listing `{id}` is in the registry but on no page"),
+            ));
+        }
+        // The listing's documentation points back to its formulas.
+        let Ok(code) = listing.code(root) else { continue };
+        for formula in registry.formulas_of(id) {
+            let Some(target) = numbers.formulas.get(formula) else { continue };
+            let cite = format!("({})", target.number);
+            if !code.contains(&cite) {
+                problems.push(Problem::new(
+                    listing.file.display().to_string(),
+                    format!(
+                        "the documentation of listing `{id}` (anchor `{}`) \
+                         must cite formula `{formula}` as {cite}",
+                        listing.anchor
+                    ),
+                ));
+            }
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(numbers)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The relative link from page `from` to `to` (both relative to the
+/// language folder), with `.md` turned into `.html`.
+pub fn relative_link(from: &Path, to: &Path) -> String {
+    let depth = from.components().count().saturating_sub(1);
+    let mut link = "../".repeat(depth);
+    link.push_str(&html_path(to));
+    link
+}
+
+/// The HTML file of a Markdown page, with forward slashes.
+pub fn html_path(page: &Path) -> String {
+    page.with_extension("html")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The preprocessor for one language of the book.
+pub struct Literate {
+    /// The book root (where `book.toml` is).
+    pub root: PathBuf,
+    /// The language being built.
+    pub lang: Lang,
+    /// The registry of formulas and listings.
+    pub registry: Registry,
+}
+
+impl Preprocessor for Literate {
+    fn name(&self) -> &str {
+        "literate"
+    }
+
+    fn run(
+        &self,
+        _ctx: &PreprocessorContext,
+        mut book: Book,
+    ) -> mdbook_preprocessor::errors::Result<Book> {
+        let numbers =
+            number(&self.root, self.lang, &self.registry, &pages(&book))
+                .map_err(|p| to_error(&p))?;
+        let mut problems = Vec::new();
+        book.for_each_chapter_mut(|ch| {
+            let Some(path) = ch.path.clone() else { return };
+            match self.expand(&path, &ch.content, &numbers) {
+                Ok(content) => ch.content = content,
+                Err(mut p) => problems.append(&mut p),
+            }
+        });
+        into_result(problems)?;
+        Ok(book)
+    }
+}
+
+impl Literate {
+    /// Expands the directives of one page and adds the language switch.
+    fn expand(
+        &self,
+        page: &Path,
+        content: &str,
+        numbers: &Numbers,
+    ) -> Result<String, Vec<Problem>> {
+        let file = format!("src/{}/{}", self.lang.code(), page.display());
+        let found = directives::parse(content).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(line, msg)| Problem::at(&file, line, msg))
+                .collect::<Vec<_>>()
+        })?;
+        let mut out = String::with_capacity(content.len() * 2);
+        out.push_str(&self.language_switch(page));
+        let mut last = 0;
+        let mut problems = Vec::new();
+        for d in &found {
+            out.push_str(&content[last..d.range.start]);
+            match self.render(page, d, numbers) {
+                Ok(html) => out.push_str(&html),
+                Err(msg) => problems.push(Problem::at(&file, d.line, msg)),
+            }
+            last = d.range.end;
+        }
+        out.push_str(&content[last..]);
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn language_switch(&self, page: &Path) -> String {
+        let other = self.lang.other();
+        // From book/de/a/b.html to book/en/a/b.html: up to book/, then down.
+        let up = "../".repeat(page.components().count());
+        format!(
+            "<p class=\"lang-switch\"><a href=\"{up}{code}/{html}\" \
+             hreflang=\"{code}\" lang=\"{code}\">{name}</a></p>\n\n",
+            code = other.code(),
+            html = html_path(page),
+            name = other.name(),
+        )
+    }
+
+    fn link(&self, page: &Path, target: &Target, prefix: &str, id: &str) -> String {
+        let href = if target.page == page {
+            String::new()
+        } else {
+            relative_link(page, &target.page)
+        };
+        format!("{href}#{prefix}-{id}")
+    }
+
+    fn render(
+        &self,
+        page: &Path,
+        d: &Directive,
+        numbers: &Numbers,
+    ) -> Result<String, String> {
+        let lang = self.lang;
+        match d.kind {
+            Kind::Eq => {
+                let target = numbers.formulas.get(&d.id).ok_or_else(|| {
+                    format!("formula `{}` is referenced but placed on no page", d.id)
+                })?;
+                Ok(format!(
+                    "<a class=\"eq-ref\" href=\"{}\">({})</a>",
+                    self.link(page, target, "eq", &d.id),
+                    target.number
+                ))
+            }
+            Kind::Formula => {
+                let formula = &self.registry.formula[&d.id];
+                let number = &numbers.formulas[&d.id].number;
+                let listing = &self.registry.listing[&formula.listing];
+                let lst = &numbers.listings[&formula.listing];
+                Ok(format!(
+                    "<div class=\"formula\" id=\"eq-{id}\">\n\n$$\n{tex} \\tag{{{number}}}\n$$\n\n\
+                     <p class=\"formula-source\">{word} <a href=\"{href}\">{lst_no}</a>: \
+                     <code>{anchor}</code> {in_} <code>{file}</code></p>\n</div>\n",
+                    id = d.id,
+                    tex = formula.tex.trim(),
+                    word = lang.pick("Umgesetzt in Listing", "Implemented in listing"),
+                    href = self.link(page, lst, "lst", &formula.listing),
+                    lst_no = lst.number,
+                    anchor = listing.anchor,
+                    in_ = lang.pick("in", "in"),
+                    file = listing.file.display(),
+                ))
+            }
+            Kind::Listing => {
+                let listing = &self.registry.listing[&d.id];
+                let number = &numbers.listings[&d.id].number;
+                let code = listing.code(&self.root)?;
+                let mut formulas = Vec::new();
+                for f in self.registry.formulas_of(&d.id) {
+                    let target = &numbers.formulas[f];
+                    formulas.push(format!(
+                        "<a href=\"{}\">({})</a>",
+                        self.link(page, target, "eq", f),
+                        target.number
+                    ));
+                }
+                let implements = if formulas.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " · {} {}",
+                        lang.pick("Formel", "formula"),
+                        formulas.join(", ")
+                    )
+                };
+                let mut tests = String::new();
+                let mut by_file: Vec<(&str, Vec<&str>)> = Vec::new();
+                for t in &listing.tests {
+                    let (file, name) = t.rsplit_once("::").unwrap_or(("", t));
+                    match by_file.iter_mut().find(|(f, _)| *f == file) {
+                        Some((_, names)) => names.push(name),
+                        None => by_file.push((file, vec![name])),
+                    }
+                }
+                for (file, names) in by_file {
+                    let names: Vec<String> =
+                        names.iter().map(|n| format!("<code>{n}</code>")).collect();
+                    let _ = write!(
+                        tests,
+                        "<br>{} <code>{file}</code>: {}",
+                        lang.pick("Getestet in", "Tested in"),
+                        names.join(", ")
+                    );
+                }
+                let fence = if code.contains("```") { "````" } else { "```" };
+                Ok(format!(
+                    "<figure class=\"listing\" id=\"lst-{id}\">\n\
+                     <figcaption><a href=\"#lst-{id}\"><strong>Listing {number}</strong></a>: \
+                     <code>{file}</code>, <code>{anchor}</code>{implements}{tests}</figcaption>\n\n\
+                     {fence}rust\n{code}{fence}\n\n</figure>\n",
+                    id = d.id,
+                    file = listing.file.display(),
+                    anchor = listing.anchor,
+                ))
+            }
+            Kind::Figure => {
+                let figure = figures::find(&d.id).expect("checked by number()");
+                let number = &numbers.figures[&d.id].number;
+                let svg = (figure.draw)(lang)
+                    .map_err(|e| format!("figure `{}` could not be drawn: {e:#}", d.id))?;
+                if d.rest.is_empty() {
+                    return Err(format!(
+                        "`{{{{#figure {}}}}}` needs a caption after the id",
+                        d.id
+                    ));
+                }
+                let svg = accessible_svg(&svg, &d.id, figure.alt(lang));
+                let source = match numbers.listings.get(figure.listing) {
+                    Some(target) => format!(
+                        " <a href=\"{}\">Listing {}</a>",
+                        self.link(page, target, "lst", figure.listing),
+                        target.number
+                    ),
+                    None => format!(" <code>{}</code>", figure.listing),
+                };
+                Ok(format!(
+                    "<figure class=\"figure\" id=\"fig-{id}\">\n{svg}\n\
+                     <figcaption><strong>{word} {number}:</strong> {caption} \
+                     <span class=\"figure-source\">{drawn} <code>{function}</code> \
+                     {in_} <code>{file}</code> {from}{source}.</span></figcaption>\n\
+                     </figure>\n",
+                    id = d.id,
+                    word = lang.pick("Abbildung", "Figure"),
+                    caption = d.rest,
+                    drawn = lang.pick("Gezeichnet von", "Drawn by"),
+                    function = figure.function,
+                    in_ = lang.pick("in", "in"),
+                    file = figure.source,
+                    from = lang.pick("mit", "with"),
+                ))
+            }
+        }
+    }
+}
+
+/// Makes a plotters SVG fit to inline in HTML: no XML prolog, one line
+/// (so that Markdown does not split it), scalable, and with a role and a
+/// text alternative.
+fn accessible_svg(svg: &str, id: &str, alt: &str) -> String {
+    let start = svg.find("<svg").unwrap_or(0);
+    let svg = &svg[start..];
+    let alt = alt.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    let svg = svg.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-labelledby=\"fig-{id}-title\" class=\"plot\" "),
+        1,
+    );
+    let svg = match svg.find('>') {
+        Some(end) => format!(
+            "{}><title id=\"fig-{id}-title\">{alt}</title>{}",
+            &svg[..end],
+            &svg[end + 1..]
+        ),
+        None => svg,
+    };
+    svg.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
