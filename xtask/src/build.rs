@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use mdbook_driver::MDBook;
 use mdbook_driver::config::Config;
 use mdbook_katex::cfg::KatexConfig;
-use mdbook_katex::preprocess::KatexProcessor;
+use mdbook_katex::preprocess::{KatexProcessor, Render, get_render_tasks};
 use mdbook_preprocessor::book::Book;
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
@@ -45,8 +45,7 @@ pub fn language_config(root: &Path, out: &Path, lang: Lang) -> Result<Config> {
 /// problem through unnoticed.
 ///
 /// mdbook-katex falls back to its defaults when an option has the wrong
-/// type, and its default links KaTeX's CSS from a CDN; with
-/// `throw-on-error = true` it only logs bad LaTeX and leaves the raw text.
+/// type, and its default links KaTeX's CSS from a CDN.
 pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
     let raw: toml::Value = config
         .get("preprocessor.katex")
@@ -62,13 +61,6 @@ pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
              would link it from a CDN"
         );
     }
-    if katex.throw_on_error {
-        bail!(
-            "book.toml: [preprocessor.katex] needs `throw-on-error = false`, \
-             so that bad LaTeX becomes an error span that the build reports \
-             (with `true`, mdbook-katex only logs it and keeps the raw text)"
-        );
-    }
     if !katex.pre_render {
         bail!("book.toml: [preprocessor.katex] needs `pre-render = true`");
     }
@@ -80,9 +72,17 @@ pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
     Ok(katex)
 }
 
-/// mdbook-katex, followed by a check that every formula rendered.
+/// mdbook-katex, preceded by a strict rendering of every formula, so that
+/// bad LaTeX fails the build with the file, line and KaTeX's message.
+///
+/// KaTeX without `throwOnError` renders an unknown command as red text and
+/// only a parse error as a `katex-error` span; mdbook-katex with it logs a
+/// warning and keeps the raw text. Neither stops a build, so every formula
+/// is first rendered once more with `throwOnError = true`. The check for
+/// `katex-error` spans afterwards is a second net.
 struct CheckedKatex {
     lang: Lang,
+    registry: Registry,
 }
 
 static KATEX_ERROR: LazyLock<Regex> = LazyLock::new(|| {
@@ -100,28 +100,65 @@ impl Preprocessor for CheckedKatex {
         ctx: &PreprocessorContext,
         book: Book,
     ) -> mdbook_preprocessor::errors::Result<Book> {
-        let book = KatexProcessor.run(ctx, book)?;
+        let mut strict = katex_config(&ctx.root, &ctx.config)?;
+        strict.throw_on_error = true;
+        let (inline, display) = strict.build_opts(&ctx.root);
+        let extra = strict.build_extra_opts();
         let mut problems = Vec::new();
         for ch in book.chapters() {
             let Some(path) = &ch.source_path else { continue };
             let file = format!("src/{}/{}", self.lang.code(), path.display());
+            let source =
+                fs::read_to_string(ctx.root.join(&file)).unwrap_or_default();
+            for task in get_render_tasks(&ch.content, "", &extra) {
+                let (item, opts) = match task {
+                    Render::InlineTask(item) => (item, &inline),
+                    Render::DisplayTask(item) => (item, &display),
+                    Render::Text(_) => continue,
+                };
+                if let Err(e) = katex::render_with_opts(item, opts) {
+                    problems.push(self.locate(&file, &source, item, &e.to_string()));
+                }
+            }
             for c in KATEX_ERROR.captures_iter(&ch.content) {
-                let line = ch.content[..c.get(0).unwrap().start()]
-                    .matches('\n')
-                    .count()
-                    + 1;
                 problems.push(Problem::new(
                     &file,
-                    format!(
-                        "bad LaTeX near output line {line}: {} (in `{}`)",
-                        unescape(&c[1]),
-                        unescape(&c[2])
-                    ),
+                    format!("bad LaTeX: {} (in `{}`)", unescape(&c[1]), unescape(&c[2])),
                 ));
             }
         }
         into_result(problems)?;
-        Ok(book)
+        KatexProcessor.run(ctx, book)
+    }
+}
+
+impl CheckedKatex {
+    /// Where a formula that KaTeX refused comes from: a line of the page,
+    /// or a formula of the registry placed on that page.
+    fn locate(&self, file: &str, source: &str, item: &str, message: &str) -> Problem {
+        let message = message.trim_start_matches("js execution error: ");
+        if let Some(pos) = source.find(item) {
+            return Problem::at(
+                file,
+                crate::problem::line_of(source, pos),
+                format!("bad LaTeX `{item}`: {message}"),
+            );
+        }
+        let formula = self
+            .registry
+            .formula
+            .iter()
+            .find(|(_, f)| item.contains(f.tex.trim()));
+        match formula {
+            Some((id, _)) => Problem::new(
+                file,
+                format!(
+                    "bad LaTeX in formula `{id}` ({}): {message}",
+                    crate::registry::REGISTRY_FILE
+                ),
+            ),
+            None => Problem::new(file, format!("bad LaTeX `{item}`: {message}")),
+        }
     }
 }
 
@@ -144,7 +181,10 @@ pub fn build_language(root: &Path, out: &Path, lang: Lang, registry: &Registry) 
         lang,
         registry: registry.clone(),
     });
-    book.with_preprocessor(CheckedKatex { lang });
+    book.with_preprocessor(CheckedKatex {
+        lang,
+        registry: registry.clone(),
+    });
     book.build()
         .with_context(|| format!("building the {} book failed", lang.name()))?;
     copy_dir(&root.join(KATEX_THEME).join("fonts"), &out.join(lang.code()).join(KATEX_THEME).join("fonts"))?;
@@ -159,12 +199,27 @@ pub fn build_book(root: &Path, out: &Path) -> Result<()> {
         build_language(root, out, lang, &registry)?;
     }
     fs::write(out.join("index.html"), landing_page())?;
-    into_result(checks::site(out))
-        .context("the built book has problems")?;
+    let problems = checks::site(out)
+        .into_iter()
+        .map(|p| with_source(root, p))
+        .collect();
+    into_result(problems).context("the built book has problems")?;
     Ok(())
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+/// Names the Markdown source of a problem found in a built page
+/// (`de/intro.html` comes from `src/de/intro.md`).
+fn with_source(root: &Path, mut problem: Problem) -> Problem {
+    let built = Path::new(&problem.file);
+    let source = Path::new("src").join(built.with_extension("md"));
+    if built.extension().is_some_and(|e| e == "html") && root.join(&source).is_file() {
+        problem.file = format!("{} (built as {})", source.display(), problem.file);
+    }
+    problem
+}
+
+/// Copies the folder `from` with everything in it to `to`.
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
         let entry = entry?;
