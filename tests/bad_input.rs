@@ -35,85 +35,152 @@ fn an_unknown_formula_id_names_page_line_and_id() {
     let f = Fixture::new();
     f.replace("src/de/ch01.md", "{{#formula half}}", "{{#formula hlaf}}");
     let e = f.build_error();
-    assert_mentions(&e, &["src/de/ch01.md:3", "no formula `hlaf`", "src/registry.toml"]);
+    assert_mentions(
+        &e,
+        &["src/de/ch01.md:3", "no formula `hlaf` in src/registry"],
+    );
 }
 
 #[test]
 fn an_unknown_eq_reference_is_reported() {
     let f = Fixture::new();
     f.replace("src/en/ch01.md", "{{#eq half}}", "{{#eq whole}}");
-    assert_mentions(&f.build_error(), &["src/en/ch01.md:5", "no formula `whole`"]);
+    assert_mentions(
+        &f.build_error(),
+        &["src/en/ch01.md:5", "no formula `whole`"],
+    );
 }
 
 #[test]
 fn an_unknown_figure_names_page_and_figure() {
     let f = Fixture::new();
-    f.replace("src/de/ch01.md", "{{#figure softmax_temperature", "{{#figure softmax_temprature");
-    assert_mentions(&f.build_error(), &["src/de/ch01.md:9", "no figure `softmax_temprature`"]);
+    f.replace(
+        "src/de/ch01.md",
+        "{{#figure softmax_temperature",
+        "{{#figure softmax_temprature",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["src/de/ch01.md:9", "no figure `softmax_temprature`"],
+    );
 }
 
 #[test]
 fn an_unknown_directive_is_reported() {
     let f = Fixture::new();
     f.replace("src/de/ch01.md", "{{#listing half}}", "{{#lsting half}}");
-    assert_mentions(&f.build_error(), &["src/de/ch01.md:7", "unknown directive `{{#lsting}}`"]);
+    assert_mentions(
+        &f.build_error(),
+        &["src/de/ch01.md:7", "unknown directive `{{#lsting}}`"],
+    );
 }
 
 #[test]
 fn a_missing_anchor_names_the_listing_file_and_anchor() {
     let f = Fixture::new();
-    f.replace("listings/demo.rs", "// ANCHOR_END: half", "// ANCHOR_END: hal");
+    f.replace(
+        "listings/demo.rs",
+        "// ANCHOR_END: half",
+        "// ANCHOR_END: hal",
+    );
     let e = f.build_error();
-    assert_mentions(&e, &["src/registry.toml", "listing `half`", "listings/demo.rs has no `// ANCHOR: half`"]);
-    assert_mentions(&problems(xtask::checks::formulas(f.path())), &["listings/demo.rs has no `// ANCHOR: half`"]);
+    assert_mentions(
+        &e,
+        &[
+            "src/registry/ch01.toml",
+            "listing `half`",
+            "listings/demo.rs has no `// ANCHOR: half`",
+        ],
+    );
+    assert_mentions(
+        &problems(xtask::checks::formulas(f.path())),
+        &["listings/demo.rs has no `// ANCHOR: half`"],
+    );
 }
 
 #[test]
 fn a_listing_without_tests_or_with_a_missing_test_is_reported() {
     let f = Fixture::new();
-    f.replace("src/registry.toml", r#"tests = ["listings/demo.rs::half_is_a_half"]"#, "tests = []");
+    f.replace(
+        "src/registry/ch01.toml",
+        r#"tests = ["listings/demo.rs::half_is_a_half"]"#,
+        "tests = []",
+    );
     assert_mentions(&f.build_error(), &["listing `half` has no test"]);
 
     let f = Fixture::new();
     f.replace("listings/demo.rs", "#[test]\n", "");
-    assert_mentions(&f.build_error(), &["no `#[test] fn half_is_a_half` in listings/demo.rs"]);
+    assert_mentions(
+        &f.build_error(),
+        &["no `#[test] fn half_is_a_half` in listings/demo.rs"],
+    );
 }
 
 #[test]
 fn a_formula_without_listing_is_reported() {
     let f = Fixture::new();
-    f.replace("src/registry.toml", "listing = \"half\"", "listing = \"third\"");
-    assert_mentions(&f.build_error(), &["formula `half` names listing `third`, which is not in [listing]"]);
+    f.replace(
+        "src/registry/ch01.toml",
+        "listing = \"half\"",
+        "listing = \"third\"",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["formula `half` names listing `third`, which is not in [listing]"],
+    );
 }
 
 #[test]
 fn a_formula_placed_twice_is_reported_as_a_duplicate_number() {
     let f = Fixture::new();
     f.replace("src/de/ch01.md", "See", "{{#formula half}}\n\nSee");
-    assert_mentions(&f.build_error(), &["src/de/ch01.md:5", "formula `half` is placed twice (first as (1.1)"]);
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/de/ch01.md:5",
+            "formula `half` is placed twice (first as (1.1)",
+        ],
+    );
 }
 
 #[test]
 fn a_registry_formula_on_no_page_is_reported() {
     let f = Fixture::new();
-    f.replace("src/registry.toml", "[listing.half]", "[formula.orphan]\ntex = 'x'\nlisting = \"half\"\n\n[listing.half]");
-    assert_mentions(&f.build_error(), &["formula `orphan` is in the registry but on no page"]);
+    f.replace(
+        "src/registry/ch01.toml",
+        "[listing.half]",
+        "[formula.orphan]\ntex = 'x'\nlisting = \"half\"\n\n[listing.half]",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["formula `orphan` is in the registry but on no page"],
+    );
 }
 
 #[test]
 fn a_listing_whose_doc_does_not_cite_its_number_is_reported() {
     let f = Fixture::new();
     f.replace("listings/demo.rs", "formula (1.1)", "formula (2.1)");
-    assert_mentions(&f.build_error(), &["listings/demo.rs", "must cite formula `half` as (1.1)"]);
+    assert_mentions(
+        &f.build_error(),
+        &["listings/demo.rs", "must cite formula `half` as (1.1)"],
+    );
 }
 
 #[test]
 fn a_page_missing_in_one_language_names_the_page() {
     let f = Fixture::new();
     f.write("src/de/extra.md", "# Extra\n");
-    f.replace("src/de/SUMMARY.md", "- [Kapitel](ch01.md)", "- [Kapitel](ch01.md)\n- [Extra](extra.md)");
+    f.replace(
+        "src/de/SUMMARY.md",
+        "- [Kapitel](ch01.md)",
+        "- [Kapitel](ch01.md)\n- [Extra](extra.md)",
+    );
     let p = problems(xtask::checks::parity(f.path()));
-    assert_mentions(&p, &["src/en/extra.md: page is missing: src/de/extra.md exists"]);
+    assert_mentions(
+        &p,
+        &["src/en/extra.md: page is missing: src/de/extra.md exists"],
+    );
     assert_mentions(&p, &["src/en/SUMMARY.md: the chapter tree differs"]);
 }
 
@@ -127,34 +194,76 @@ fn a_page_named_in_summary_but_missing_fails_the_build() {
 #[test]
 fn a_different_sequence_of_formulas_and_figures_is_reported() {
     let f = Fixture::new();
-    f.replace("src/en/ch01.md", "{{#figure softmax_temperature Caption $T$.}}", "");
+    f.replace(
+        "src/en/ch01.md",
+        "{{#figure softmax_temperature Caption $T$.}}",
+        "",
+    );
     let p = problems(xtask::checks::parity(f.path()));
-    assert_mentions(&p, &["src/en/ch01.md", "German has [{{#formula half}}, {{#listing half}}, {{#figure softmax_temperature}}], English has [{{#formula half}}, {{#listing half}}]"]);
+    assert_mentions(
+        &p,
+        &[
+            "src/en/ch01.md",
+            "German has [{{#formula half}}, {{#listing half}}, {{#figure softmax_temperature}}], English has [{{#formula half}}, {{#listing half}}]",
+        ],
+    );
 }
 
 #[test]
 fn bad_latex_in_a_page_names_the_page_and_katex_message() {
     let f = Fixture::new();
     f.replace("src/de/intro.md", "$x^2$", r"$\fracc{1}{2}$");
-    assert_mentions(&f.build_error(), &["src/de/intro.md:3", r"bad LaTeX `\fracc{1}{2}`", "Undefined control sequence"]);
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/de/intro.md:3",
+            r"bad LaTeX `\fracc{1}{2}`",
+            "Undefined control sequence",
+        ],
+    );
 }
 
 #[test]
 fn bad_latex_in_a_registry_formula_names_the_page() {
     let f = Fixture::new();
-    f.replace("src/registry.toml", r"\frac{1}{2}", r"\frac{1}{2");
-    assert_mentions(&f.build_error(), &["src/de/ch01.md", "bad LaTeX in formula `half` (src/registry.toml)"]);
+    f.replace("src/registry/ch01.toml", r"\frac{1}{2}", r"\frac{1}{2");
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/de/ch01.md",
+            "bad LaTeX in formula `half` (src/registry)",
+        ],
+    );
 }
 
 #[test]
 fn a_resource_from_another_host_is_refused() {
     let f = Fixture::new();
-    f.replace("src/en/intro.md", "Text", "<img src=\"https://example.org/a.png\" alt=\"a\">\n\nText");
-    assert_mentions(&f.build_error(), &["en/intro.html", "<img> loads `https://example.org/a.png` from another host"]);
+    f.replace(
+        "src/en/intro.md",
+        "Text",
+        "<img src=\"https://example.org/a.png\" alt=\"a\">\n\nText",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "en/intro.html",
+            "<img> loads `https://example.org/a.png` from another host",
+        ],
+    );
 
     let f = Fixture::new();
-    f.write("theme/book.css", "@import \"https://example.org/font.css\";\n");
-    assert_mentions(&f.build_error(), &["de/theme/book-", "loads `https://example.org/font.css` from another host"]);
+    f.write(
+        "theme/book.css",
+        "@import \"https://example.org/font.css\";\n",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "de/theme/book-",
+            "loads `https://example.org/font.css` from another host",
+        ],
+    );
 }
 
 #[test]
@@ -166,20 +275,39 @@ fn katex_settings_that_would_hide_problems_are_refused() {
     // A wrong type would make mdbook-katex silently use its defaults.
     let f = Fixture::new();
     f.replace("book.toml", "no-css = true", "no-css = \"yes\"");
-    assert_mentions(&f.build_error(), &["[preprocessor.katex]", "invalid type"]);
+    assert_mentions(
+        &f.build_error(),
+        &["[preprocessor.katex]", "invalid type"],
+    );
     // With throw-on-error, mdbook-katex would only log bad LaTeX; the
     // strict check before it still fails the build.
     let f = Fixture::new();
-    f.replace("book.toml", "throw-on-error = false", "throw-on-error = true");
+    f.replace(
+        "book.toml",
+        "throw-on-error = false",
+        "throw-on-error = true",
+    );
     f.replace("src/en/intro.md", "$x^2$", "$x^{2$");
-    assert_mentions(&f.build_error(), &["src/en/intro.md:3", "bad LaTeX `x^{2`"]);
+    assert_mentions(
+        &f.build_error(),
+        &["src/en/intro.md:3", "bad LaTeX `x^{2`"],
+    );
 }
 
 #[test]
 fn a_broken_internal_link_is_reported() {
     let f = Fixture::new();
-    f.replace("src/de/intro.md", "Text", "[weiter](ch01.md#nirgends) und [fort](fehlt.md)\n\nText");
+    f.replace(
+        "src/de/intro.md",
+        "Text",
+        "[weiter](ch01.md#nirgends) und [fort](fehlt.md)\n\nText",
+    );
     let e = f.build_error();
-    assert_mentions(&e, &["src/de/intro.md (built as de/intro.html): broken link `ch01.html#nirgends`: no element with id `nirgends`"]);
+    assert_mentions(
+        &e,
+        &[
+            "src/de/intro.md (built as de/intro.html): broken link `ch01.html#nirgends`: no element with id `nirgends`",
+        ],
+    );
     assert_mentions(&e, &["broken link `fehlt.html`: no such file"]);
 }

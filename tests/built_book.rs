@@ -24,10 +24,17 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
 
     let index = read(&out.join("index.html"));
     assert!(index.contains("url=de/index.html"), "index leads to German");
-    assert!(index.contains("href=\"en/index.html\""), "index offers English");
+    assert!(
+        index.contains("href=\"en/index.html\""),
+        "index offers English"
+    );
 
     for (lang, other, labels) in [
-        ("de", "en", ["Temperatur T", "Wahrscheinlichkeit", "Abbildung 1.1"]),
+        (
+            "de",
+            "en",
+            ["Temperatur T", "Wahrscheinlichkeit", "Abbildung 1.1"],
+        ),
         ("en", "de", ["temperature T", "probability", "Figure 1.1"]),
     ] {
         let page = out.join(lang).join("ch01/softmax.html");
@@ -55,7 +62,10 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
         assert!(!select(&doc, "#fig-softmax_temperature svg title").is_empty());
         let figure_text = text(figure);
         for label in labels {
-            assert!(figure_text.contains(label), "{lang}: figure lacks {label:?}");
+            assert!(
+                figure_text.contains(label),
+                "{lang}: figure lacks {label:?}"
+            );
         }
         // No formula was left unrendered or rendered as an error.
         assert!(!html.contains("katex-error"), "{lang}: KaTeX error");
@@ -68,7 +78,10 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
         let target = page.parent().unwrap().join(href);
         assert_eq!(
             target.canonicalize().unwrap(),
-            out.join(other).join("ch01/softmax.html").canonicalize().unwrap()
+            out.join(other)
+                .join("ch01/softmax.html")
+                .canonicalize()
+                .unwrap()
         );
     }
     assert_every_page_switches_language(&out);
@@ -77,7 +90,13 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
 /// Every page of each language has a switch to the same path in the other.
 fn assert_every_page_switches_language(out: &Path) {
     for lang in ["de", "en"] {
-        for page in ["introduction", "notation", "ch01/index", "ch01/softmax", "glossary"] {
+        for page in [
+            "introduction",
+            "notation",
+            "ch01/index",
+            "ch01/softmax",
+            "glossary",
+        ] {
             let file = out.join(lang).join(format!("{page}.html"));
             let doc = Html::parse_document(&read(&file));
             let switches = select(&doc, ".lang-switch a");

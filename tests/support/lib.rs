@@ -10,7 +10,8 @@ pub fn root() -> PathBuf {
 /// Panics with every problem listed, one per line, if there are any.
 pub fn assert_no_problems(what: &str, problems: &[xtask::problem::Problem]) {
     if !problems.is_empty() {
-        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        let list: Vec<String> =
+            problems.iter().map(|p| format!("  {p}")).collect();
         panic!("{what}: {} problem(s)\n{}", problems.len(), list.join("\n"));
     }
 }
@@ -58,7 +59,7 @@ impl Fixture {
         xtask::build::copy_dir(&real.join(katex), &fixture.path().join(katex))
             .expect("copy KaTeX theme");
         fixture.write(
-            "src/registry.toml",
+            "src/registry/ch01.toml",
             r#"
 [formula.half]
 tex = '''\frac{1}{2}'''
@@ -74,12 +75,18 @@ tests = ["listings/demo.rs::half_is_a_half"]
             "listings/demo.rs",
             "// ANCHOR: half\n/// One half, formula (1.1).\npub fn half() -> f64 {\n    0.5\n}\n// ANCHOR_END: half\n\n#[test]\nfn half_is_a_half() {\n    assert_eq!(half(), 0.5);\n}\n",
         );
-        for (lang, intro, chapter) in [("de", "Einleitung", "Kapitel"), ("en", "Introduction", "Chapter")] {
+        for (lang, intro, chapter) in [
+            ("de", "Einleitung", "Kapitel"),
+            ("en", "Introduction", "Chapter"),
+        ] {
             fixture.write(
                 &format!("src/{lang}/SUMMARY.md"),
                 &format!("# Summary\n\n[{intro}](intro.md)\n\n- [{chapter}](ch01.md)\n"),
             );
-            fixture.write(&format!("src/{lang}/intro.md"), &format!("# {intro}\n\nText $x^2$.\n"));
+            fixture.write(
+                &format!("src/{lang}/intro.md"),
+                &format!("# {intro}\n\nText $x^2$.\n"),
+            );
             fixture.write(
                 &format!("src/{lang}/ch01.md"),
                 &format!(

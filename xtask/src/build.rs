@@ -33,7 +33,9 @@ pub fn language_config(root: &Path, out: &Path, lang: Lang) -> Result<Config> {
     let title: String = config
         .get(&key)
         .map_err(|e| anyhow!("book.toml: {key}: {e}"))?
-        .ok_or_else(|| anyhow!("book.toml: no {key} (the title in {})", lang.name()))?;
+        .ok_or_else(|| {
+            anyhow!("book.toml: no {key} (the title in {})", lang.name())
+        })?;
     config.book.title = Some(title);
     config.book.language = Some(lang.code().to_string());
     config.book.src = PathBuf::from("src").join(lang.code());
@@ -67,7 +69,9 @@ pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
     if let Some(macros) = &katex.macros
         && !root.join(macros).is_file()
     {
-        bail!("book.toml: [preprocessor.katex] macros file `{macros}` does not exist");
+        bail!(
+            "book.toml: [preprocessor.katex] macros file `{macros}` does not exist"
+        );
     }
     Ok(katex)
 }
@@ -106,7 +110,9 @@ impl Preprocessor for CheckedKatex {
         let extra = strict.build_extra_opts();
         let mut problems = Vec::new();
         for ch in book.chapters() {
-            let Some(path) = &ch.source_path else { continue };
+            let Some(path) = &ch.source_path else {
+                continue;
+            };
             let file = format!("src/{}/{}", self.lang.code(), path.display());
             let source =
                 fs::read_to_string(ctx.root.join(&file)).unwrap_or_default();
@@ -117,13 +123,22 @@ impl Preprocessor for CheckedKatex {
                     Render::Text(_) => continue,
                 };
                 if let Err(e) = katex::render_with_opts(item, opts) {
-                    problems.push(self.locate(&file, &source, item, &e.to_string()));
+                    problems.push(self.locate(
+                        &file,
+                        &source,
+                        item,
+                        &e.to_string(),
+                    ));
                 }
             }
             for c in KATEX_ERROR.captures_iter(&ch.content) {
                 problems.push(Problem::new(
                     &file,
-                    format!("bad LaTeX: {} (in `{}`)", unescape(&c[1]), unescape(&c[2])),
+                    format!(
+                        "bad LaTeX: {} (in `{}`)",
+                        unescape(&c[1]),
+                        unescape(&c[2])
+                    ),
                 ));
             }
         }
@@ -135,7 +150,13 @@ impl Preprocessor for CheckedKatex {
 impl CheckedKatex {
     /// Where a formula that KaTeX refused comes from: a line of the page,
     /// or a formula of the registry placed on that page.
-    fn locate(&self, file: &str, source: &str, item: &str, message: &str) -> Problem {
+    fn locate(
+        &self,
+        file: &str,
+        source: &str,
+        item: &str,
+        message: &str,
+    ) -> Problem {
         let message = message.trim_start_matches("js execution error: ");
         if let Some(pos) = source.find(item) {
             return Problem::at(
@@ -154,10 +175,12 @@ impl CheckedKatex {
                 file,
                 format!(
                     "bad LaTeX in formula `{id}` ({}): {message}",
-                    crate::registry::REGISTRY_FILE
+                    crate::registry::REGISTRY_DIR
                 ),
             ),
-            None => Problem::new(file, format!("bad LaTeX `{item}`: {message}")),
+            None => {
+                Problem::new(file, format!("bad LaTeX `{item}`: {message}"))
+            }
         }
     }
 }
@@ -171,11 +194,22 @@ fn unescape(html: &str) -> String {
 }
 
 /// Builds one language into `out/<code>/`.
-pub fn build_language(root: &Path, out: &Path, lang: Lang, registry: &Registry) -> Result<()> {
+pub fn build_language(
+    root: &Path,
+    out: &Path,
+    lang: Lang,
+    registry: &Registry,
+) -> Result<()> {
     let config = language_config(root, out, lang)?;
     katex_config(root, &config)?;
-    let mut book = MDBook::load_with_config(root, config)
-        .with_context(|| format!("cannot load the {} book (src/{})", lang.name(), lang.code()))?;
+    let mut book =
+        MDBook::load_with_config(root, config).with_context(|| {
+            format!(
+                "cannot load the {} book (src/{})",
+                lang.name(),
+                lang.code()
+            )
+        })?;
     book.with_preprocessor(Literate {
         root: root.to_path_buf(),
         lang,
@@ -187,7 +221,10 @@ pub fn build_language(root: &Path, out: &Path, lang: Lang, registry: &Registry) 
     });
     book.build()
         .with_context(|| format!("building the {} book failed", lang.name()))?;
-    copy_dir(&root.join(KATEX_THEME).join("fonts"), &out.join(lang.code()).join(KATEX_THEME).join("fonts"))?;
+    copy_dir(
+        &root.join(KATEX_THEME).join("fonts"),
+        &out.join(lang.code()).join(KATEX_THEME).join("fonts"),
+    )?;
     Ok(())
 }
 
@@ -212,8 +249,11 @@ pub fn build_book(root: &Path, out: &Path) -> Result<()> {
 fn with_source(root: &Path, mut problem: Problem) -> Problem {
     let built = Path::new(&problem.file);
     let source = Path::new("src").join(built.with_extension("md"));
-    if built.extension().is_some_and(|e| e == "html") && root.join(&source).is_file() {
-        problem.file = format!("{} (built as {})", source.display(), problem.file);
+    if built.extension().is_some_and(|e| e == "html")
+        && root.join(&source).is_file()
+    {
+        problem.file =
+            format!("{} (built as {})", source.display(), problem.file);
     }
     problem
 }
@@ -221,7 +261,9 @@ fn with_source(root: &Path, mut problem: Problem) -> Problem {
 /// Copies the folder `from` with everything in it to `to`.
 pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+    for entry in fs::read_dir(from)
+        .with_context(|| format!("cannot read {}", from.display()))?
+    {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {

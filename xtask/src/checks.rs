@@ -22,8 +22,9 @@ pub fn load_pages(root: &Path, lang: Lang) -> Result<Vec<Page>, Problem> {
     let src = format!("src/{}", lang.code());
     let config = language_config(root, Path::new("book"), lang)
         .map_err(|e| Problem::new("book.toml", format!("{e:#}")))?;
-    let book = MDBook::load_with_config(root, config)
-        .map_err(|e| Problem::new(format!("{src}/SUMMARY.md"), format!("{e:#}")))?;
+    let book = MDBook::load_with_config(root, config).map_err(|e| {
+        Problem::new(format!("{src}/SUMMARY.md"), format!("{e:#}"))
+    })?;
     Ok(pages(&book.book))
 }
 
@@ -31,8 +32,11 @@ pub fn load_pages(root: &Path, lang: Lang) -> Result<Vec<Page>, Problem> {
 /// places the same formulas, listings and figures in the same order.
 pub fn parity(root: &Path) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let [de, en] = Lang::ALL.map(|l| markdown_files(&root.join("src").join(l.code())));
-    for (missing_in, present, absent) in [(Lang::En, &de, &en), (Lang::De, &en, &de)] {
+    let [de, en] =
+        Lang::ALL.map(|l| markdown_files(&root.join("src").join(l.code())));
+    for (missing_in, present, absent) in
+        [(Lang::En, &de, &en), (Lang::De, &en, &de)]
+    {
         for file in present.difference(absent) {
             problems.push(Problem::new(
                 format!("src/{}/{}", missing_in.code(), file.display()),
@@ -105,7 +109,9 @@ fn markdown_files(dir: &Path) -> BTreeSet<PathBuf> {
 }
 
 fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
@@ -120,10 +126,13 @@ fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
 /// The structure of a SUMMARY.md: indentation and target of each entry,
 /// and separators, with the titles (which are translated) left out.
 fn summary_tree(root: &Path, lang: Lang) -> Vec<String> {
-    static ENTRY: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^(\s*)(?:[-*]\s*)?\[[^\]]*\]\(([^)]*)\)").unwrap());
-    let text = fs::read_to_string(root.join("src").join(lang.code()).join("SUMMARY.md"))
-        .unwrap_or_default();
+    static ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(\s*)(?:[-*]\s*)?\[[^\]]*\]\(([^)]*)\)").unwrap()
+    });
+    let text = fs::read_to_string(
+        root.join("src").join(lang.code()).join("SUMMARY.md"),
+    )
+    .unwrap_or_default();
     text.lines()
         .filter_map(|line| {
             if let Some(c) = ENTRY.captures(line) {
@@ -153,7 +162,10 @@ pub fn formulas(root: &Path) -> Vec<Problem> {
             Err(p) => problems.push(p),
             Ok(pages) => match number(root, lang, &registry, &pages) {
                 Ok(n) => numbered.push(
-                    n.formulas.into_iter().map(|(id, t)| (id, t.number)).collect(),
+                    n.formulas
+                        .into_iter()
+                        .map(|(id, t)| (id, t.number))
+                        .collect(),
                 ),
                 Err(mut p) => problems.append(&mut p),
             },
@@ -193,12 +205,17 @@ pub fn site(out: &Path) -> Vec<Problem> {
 
     for file in &files {
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let Ok(text) = fs::read_to_string(file) else { continue };
+        let Ok(text) = fs::read_to_string(file) else {
+            continue;
+        };
         match ext {
             "css" => {
                 for url in css_urls(&text) {
                     if is_remote(&url) {
-                        problems.push(Problem::new(rel(file), format!("loads `{url}` from another host")));
+                        problems.push(Problem::new(
+                            rel(file),
+                            format!("loads `{url}` from another host"),
+                        ));
                     } else if !url.starts_with("data:") {
                         check_link(out, file, &url, &mut ids, &mut problems);
                     }
@@ -206,14 +223,20 @@ pub fn site(out: &Path) -> Vec<Problem> {
             }
             "js" => {
                 for url in js_resource_urls(&text) {
-                    problems.push(Problem::new(rel(file), format!("loads `{url}` from another host")));
+                    problems.push(Problem::new(
+                        rel(file),
+                        format!("loads `{url}` from another host"),
+                    ));
                 }
             }
             "html" => {
                 let doc = Html::parse_document(&text);
                 // A page with <base href> (mdBook's 404 page) resolves its
                 // links against the web server's root, not its own folder.
-                let has_base = doc.select(&Selector::parse("base[href]").unwrap()).next().is_some();
+                let has_base = doc
+                    .select(&Selector::parse("base[href]").unwrap())
+                    .next()
+                    .is_some();
                 for el in doc.select(&loading) {
                     let attr = ["src", "href", "data"]
                         .into_iter()
@@ -222,7 +245,10 @@ pub fn site(out: &Path) -> Vec<Problem> {
                     if is_remote(attr) {
                         problems.push(Problem::new(
                             rel(file),
-                            format!("<{}> loads `{attr}` from another host", el.value().name()),
+                            format!(
+                                "<{}> loads `{attr}` from another host",
+                                el.value().name()
+                            ),
                         ));
                     } else if !has_base {
                         check_link(out, file, attr, &mut ids, &mut problems);
@@ -230,7 +256,12 @@ pub fn site(out: &Path) -> Vec<Problem> {
                 }
                 for url in css_urls(&text) {
                     if is_remote(&url) {
-                        problems.push(Problem::new(rel(file), format!("inline style loads `{url}` from another host")));
+                        problems.push(Problem::new(
+                            rel(file),
+                            format!(
+                                "inline style loads `{url}` from another host"
+                            ),
+                        ));
                     }
                 }
                 if has_base {
@@ -251,13 +282,18 @@ pub fn site(out: &Path) -> Vec<Problem> {
 
 fn is_remote(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
+    lower.starts_with("http:")
+        || lower.starts_with("https:")
+        || lower.starts_with("//")
 }
 
 /// The targets of `url(...)` and `@import` in CSS text.
 fn css_urls(text: &str) -> Vec<String> {
     static URL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]"#).unwrap()
+        Regex::new(
+            r#"url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]"#,
+        )
+        .unwrap()
     });
     URL.captures_iter(text)
         .filter_map(|c| c.get(1).or(c.get(2)))
@@ -313,10 +349,15 @@ fn check_link(
     }
     let rel = file.strip_prefix(out).unwrap_or(file).display().to_string();
     let Ok(target) = target.canonicalize() else {
-        problems.push(Problem::new(rel, format!("broken link `{link}`: no such file")));
+        problems.push(Problem::new(
+            rel,
+            format!("broken link `{link}`: no such file"),
+        ));
         return;
     };
-    let Some(fragment) = fragment.filter(|f| !f.is_empty()) else { return };
+    let Some(fragment) = fragment.filter(|f| !f.is_empty()) else {
+        return;
+    };
     if target.extension().is_none_or(|e| e != "html") {
         return;
     }

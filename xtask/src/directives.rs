@@ -163,8 +163,14 @@ mod tests {
         let text = "a\n{{#formula softmax}}\n{{#figure t Die Kurve $T$.}}\n";
         let d = parse(text).unwrap();
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].kind, d[0].id.as_str(), d[0].line), (Kind::Formula, "softmax", 2));
-        assert_eq!((d[1].kind, d[1].rest.as_str()), (Kind::Figure, "Die Kurve $T$."));
+        assert_eq!(
+            (d[0].kind, d[0].id.as_str(), d[0].line),
+            (Kind::Formula, "softmax", 2)
+        );
+        assert_eq!(
+            (d[1].kind, d[1].rest.as_str()),
+            (Kind::Figure, "Die Kurve $T$.")
+        );
     }
 
     #[test]

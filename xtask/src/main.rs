@@ -45,7 +45,11 @@ fn main() -> ExitCode {
     let start = Instant::now();
     let result = match cli.command {
         Command::Book { out } => {
-            let out = if out.is_absolute() { out } else { root.join(out) };
+            let out = if out.is_absolute() {
+                out
+            } else {
+                root.join(out)
+            };
             xtask::build::build_book(&root, &out).map(|()| {
                 format!(
                     "built {} and {} in {:.1} s; open {}",

@@ -88,12 +88,14 @@ pub fn number(
         };
         for d in found {
             let (table, exists) = match d.kind {
-                Kind::Formula => {
-                    (&mut numbers.formulas, registry.formula.contains_key(&d.id))
-                }
-                Kind::Listing => {
-                    (&mut numbers.listings, registry.listing.contains_key(&d.id))
-                }
+                Kind::Formula => (
+                    &mut numbers.formulas,
+                    registry.formula.contains_key(&d.id),
+                ),
+                Kind::Listing => (
+                    &mut numbers.listings,
+                    registry.listing.contains_key(&d.id),
+                ),
                 Kind::Figure => {
                     (&mut numbers.figures, figures::find(&d.id).is_some())
                 }
@@ -102,7 +104,12 @@ pub fn number(
                         problems.push(Problem::at(
                             &file,
                             d.line,
-                            format!("`{{{{#eq {}}}}}`: no formula `{}` in {}", d.id, d.id, crate::registry::REGISTRY_FILE),
+                            format!(
+                                "`{{{{#eq {}}}}}`: no formula `{}` in {}",
+                                d.id,
+                                d.id,
+                                crate::registry::REGISTRY_DIR
+                            ),
                         ));
                     }
                     continue;
@@ -111,7 +118,7 @@ pub fn number(
             if !exists {
                 let place = match d.kind {
                     Kind::Figure => "xtask/src/figures".to_string(),
-                    _ => crate::registry::REGISTRY_FILE.to_string(),
+                    _ => crate::registry::REGISTRY_DIR.to_string(),
                 };
                 problems.push(Problem::at(
                     &file,
@@ -183,9 +190,13 @@ pub fn number(
             ));
         }
         // The listing's documentation points back to its formulas.
-        let Ok(code) = listing.code(root) else { continue };
+        let Ok(code) = listing.code(root) else {
+            continue;
+        };
         for formula in registry.formulas_of(id) {
-            let Some(target) = numbers.formulas.get(formula) else { continue };
+            let Some(target) = numbers.formulas.get(formula) else {
+                continue;
+            };
             let cite = format!("({})", target.number);
             if !code.contains(&cite) {
                 problems.push(Problem::new(
@@ -309,7 +320,13 @@ impl Literate {
         )
     }
 
-    fn link(&self, page: &Path, target: &Target, prefix: &str, id: &str) -> String {
+    fn link(
+        &self,
+        page: &Path,
+        target: &Target,
+        prefix: &str,
+        id: &str,
+    ) -> String {
         let href = if target.page == page {
             String::new()
         } else {
@@ -328,7 +345,10 @@ impl Literate {
         match d.kind {
             Kind::Eq => {
                 let target = numbers.formulas.get(&d.id).ok_or_else(|| {
-                    format!("formula `{}` is referenced but placed on no page", d.id)
+                    format!(
+                        "formula `{}` is referenced but placed on no page",
+                        d.id
+                    )
                 })?;
                 Ok(format!(
                     "<a class=\"eq-ref\" href=\"{}\">({})</a>",
@@ -347,7 +367,8 @@ impl Literate {
                      <code>{anchor}</code> {in_} <code>{file}</code></p>\n</div>\n",
                     id = d.id,
                     tex = formula.tex.trim(),
-                    word = lang.pick("Umgesetzt in Listing", "Implemented in listing"),
+                    word = lang
+                        .pick("Umgesetzt in Listing", "Implemented in listing"),
                     href = self.link(page, lst, "lst", &formula.listing),
                     lst_no = lst.number,
                     anchor = listing.anchor,
@@ -387,8 +408,10 @@ impl Literate {
                     }
                 }
                 for (file, names) in by_file {
-                    let names: Vec<String> =
-                        names.iter().map(|n| format!("<code>{n}</code>")).collect();
+                    let names: Vec<String> = names
+                        .iter()
+                        .map(|n| format!("<code>{n}</code>"))
+                        .collect();
                     let _ = write!(
                         tests,
                         "<br>{} <code>{file}</code>: {}",
@@ -410,8 +433,9 @@ impl Literate {
             Kind::Figure => {
                 let figure = figures::find(&d.id).expect("checked by number()");
                 let number = &numbers.figures[&d.id].number;
-                let svg = (figure.draw)(lang)
-                    .map_err(|e| format!("figure `{}` could not be drawn: {e:#}", d.id))?;
+                let svg = (figure.draw)(lang).map_err(|e| {
+                    format!("figure `{}` could not be drawn: {e:#}", d.id)
+                })?;
                 if d.rest.is_empty() {
                     return Err(format!(
                         "`{{{{#figure {}}}}}` needs a caption after the id",
@@ -453,7 +477,10 @@ impl Literate {
 fn accessible_svg(svg: &str, id: &str, alt: &str) -> String {
     let start = svg.find("<svg").unwrap_or(0);
     let svg = &svg[start..];
-    let alt = alt.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    let alt = alt
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
     let svg = svg.replacen(
         "<svg ",
         &format!("<svg role=\"img\" aria-labelledby=\"fig-{id}-title\" class=\"plot\" "),

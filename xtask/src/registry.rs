@@ -1,4 +1,5 @@
-//! The registry of formulas and listings (`src/registry.toml`).
+//! The registry of formulas and listings (`src/registry/*.toml`, one file
+//! per chapter).
 //!
 //! Every formula that the book states as a result exists once, here, and
 //! both languages use it through `{{#formula id}}`. Every formula names the
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use crate::problem::Problem;
 
 /// Where the registry lives, relative to the book root.
-pub const REGISTRY_FILE: &str = "src/registry.toml";
+pub const REGISTRY_DIR: &str = "src/registry";
 
 /// A formula of the book.
 #[derive(Clone, Debug, Deserialize)]
@@ -53,17 +54,66 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Reads the registry of the book at `root` and checks that every
-    /// listing, anchor and test it names exists.
+    /// Reads every `*.toml` file of the registry of the book at `root` and
+    /// checks that every listing, anchor and test it names exists.
     pub fn load(root: &Path) -> Result<Registry, Vec<Problem>> {
-        let path = root.join(REGISTRY_FILE);
-        let text = fs::read_to_string(&path).map_err(|e| {
-            vec![Problem::new(REGISTRY_FILE, format!("cannot read: {e}"))]
-        })?;
-        let registry: Registry = toml::from_str(&text).map_err(|e| {
-            vec![Problem::new(REGISTRY_FILE, format!("invalid: {e}"))]
-        })?;
-        let problems = registry.validate(root);
+        let dir = root.join(REGISTRY_DIR);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .map_err(|e| {
+                vec![Problem::new(REGISTRY_DIR, format!("cannot read: {e}"))]
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let mut registry = Registry::default();
+        let mut problems = Vec::new();
+        for path in files {
+            let name = format!(
+                "{REGISTRY_DIR}/{}",
+                path.file_name().unwrap().to_string_lossy()
+            );
+            let part: Registry = match fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|t| {
+                    toml::from_str(&t).map_err(|e| format!("invalid: {e}"))
+                }) {
+                Ok(part) => part,
+                Err(msg) => {
+                    problems.push(Problem::new(&name, msg));
+                    continue;
+                }
+            };
+            problems.extend(part.validate(root, &name));
+            for (id, f) in part.formula {
+                if registry.formula.insert(id.clone(), f).is_some() {
+                    problems.push(Problem::new(
+                        &name,
+                        format!("formula `{id}` is defined twice"),
+                    ));
+                }
+            }
+            for (id, l) in part.listing {
+                if registry.listing.insert(id.clone(), l).is_some() {
+                    problems.push(Problem::new(
+                        &name,
+                        format!("listing `{id}` is defined twice"),
+                    ));
+                }
+            }
+        }
+        for (id, formula) in &registry.formula {
+            if !registry.listing.contains_key(&formula.listing) {
+                problems.push(Problem::new(
+                    REGISTRY_DIR,
+                    format!(
+                        "formula `{id}` names listing `{}`, which is not in [listing]",
+                        formula.listing
+                    ),
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(registry)
         } else {
@@ -80,16 +130,10 @@ impl Registry {
             .collect()
     }
 
-    fn validate(&self, root: &Path) -> Vec<Problem> {
+    fn validate(&self, root: &Path, file: &str) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut say = |msg: String| problems.push(Problem::new(REGISTRY_FILE, msg));
+        let mut say = |msg: String| problems.push(Problem::new(file, msg));
         for (id, formula) in &self.formula {
-            if !self.listing.contains_key(&formula.listing) {
-                say(format!(
-                    "formula `{id}` names listing `{}`, which is not in [listing]",
-                    formula.listing
-                ));
-            }
             if formula.tex.contains("\\tag") {
                 say(format!(
                     "formula `{id}`: leave out \\tag, the number is added by the build"

@@ -68,8 +68,10 @@ pub fn softmax_with_temperature<T: Real>(
     z: &DVector<T>,
     t: T,
 ) -> Result<DVector<T>, Error> {
-    // `!(t > 0)` is also true for NaN, which `t <= 0` would let through.
-    if !(t > T::zero()) || !t.is_finite() {
+    // Written as "t is a positive finite number" so that NaN, for which
+    // every comparison is false, is refused too.
+    let valid = t > T::zero() && t.is_finite();
+    if !valid {
         return Err(Error::Domain {
             what: "temperature T",
             requirement: "0 < T < ∞",

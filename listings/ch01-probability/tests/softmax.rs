@@ -44,9 +44,9 @@ fn softmax_of_log_weights_normalises_the_weights() {
 #[test]
 fn two_classes_give_the_logistic_sigmoid() {
     // softmax(a, b)_1 = 1 / (1 + exp(−(a − b))) = σ(a − b).
-    for (a, b) in [(0.0, 0.0), (2.0, -1.0), (-3.5, 4.0), (30.0, 29.0)] {
+    for (a, b) in [(0.0_f64, 0.0_f64), (2.0, -1.0), (-3.5, 4.0), (30.0, 29.0)] {
         let p = softmax(&dvector![a, b]).unwrap();
-        let sigmoid = 1.0 / (1.0 + (-(a - b) as f64).exp());
+        let sigmoid = 1.0 / (1.0 + (b - a).exp());
         assert_relative_eq!(p[0], sigmoid, max_relative = CLOSED_FORM_TOL);
     }
 }
@@ -200,7 +200,10 @@ fn bad_input_is_refused_with_a_clear_error() {
     let empty = DVector::<f64>::zeros(0);
     assert_eq!(softmax(&empty), Err(Error::Empty { what: "logits z" }));
     let err = softmax(&v(&[0.0, f64::NAN])).unwrap_err();
-    assert_eq!(err.to_string(), "logits z: entry 1 is NaN, which is not allowed here");
+    assert_eq!(
+        err.to_string(),
+        "logits z: entry 1 is NaN, which is not allowed here"
+    );
     let err = softmax(&v(&[f64::INFINITY, 0.0])).unwrap_err();
     assert!(err.to_string().contains("entry 0 is inf"), "{err}");
     let err = softmax(&v(&[f64::NEG_INFINITY; 2])).unwrap_err();

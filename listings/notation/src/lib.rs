@@ -63,4 +63,3 @@ pub enum Error {
 pub trait Real: nalgebra::RealField + Copy + Into<f64> {}
 
 impl<T: nalgebra::RealField + Copy + Into<f64>> Real for T {}
-

@@ -31,6 +31,9 @@ pub static FIGURES: &[Figure] = &[Figure {
 /// The logits of the softmax figures.
 pub const LOGITS: [f64; 4] = [2.0, 1.0, 0.5, -1.0];
 
+/// Subscript digits for legend labels such as p₁.
+const SUBSCRIPTS: [char; 4] = ['₁', '₂', '₃', '₄'];
+
 /// Softmax of fixed logits as a function of the temperature, formula (1.2).
 fn softmax_temperature(lang: Lang) -> Result<String> {
     let z = DVector::from_row_slice(&LOGITS);
@@ -48,7 +51,12 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d((0.1f64..10.0).log_scale(), 0.0..1.0)
+            .build_cartesian_2d(
+                (0.1f64..10.0)
+                    .log_scale()
+                    .with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
+                0.0..1.0,
+            )
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -63,18 +71,17 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         for (i, (&z_i, color)) in LOGITS.iter().zip(PALETTE).enumerate() {
             let points = temps.iter().zip(&probs).map(|(&t, p)| (t, p[i]));
-            let label = format!(
-                "p{} (z{} = {})",
-                i + 1,
-                i + 1,
-                format_number(z_i, lang)
-            );
+            let k = SUBSCRIPTS[i];
+            let label = format!("p{k} (z{k} = {})", format_number(z_i, lang));
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
                 .map_err(plot_err)?
                 .label(label)
                 .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3))
+                    PathElement::new(
+                        [(x, y), (x + 20, y)],
+                        color.stroke_width(3),
+                    )
                 });
         }
         // T = 1 is the plain softmax (1.1).
