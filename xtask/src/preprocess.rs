@@ -20,7 +20,8 @@ use crate::registry::Registry;
 pub struct Page {
     /// The page's path relative to the language folder (`ch01/index.md`).
     pub path: PathBuf,
-    /// The number of the top-level chapter it belongs to, if numbered.
+    /// The number of the chapter it belongs to: `NN` for pages in a folder
+    /// (or named) `chNN`, none for the other pages.
     pub chapter: Option<u32>,
     /// The Markdown source.
     pub content: String,
@@ -50,14 +51,30 @@ pub struct Numbers {
 pub fn pages(book: &Book) -> Vec<Page> {
     book.iter()
         .filter_map(|item| match item {
-            BookItem::Chapter(ch) => Some(Page {
-                path: ch.path.clone()?,
-                chapter: ch.number.as_ref().and_then(|n| n.first().copied()),
-                content: ch.content.clone(),
-            }),
+            BookItem::Chapter(ch) => {
+                let path = ch.path.clone()?;
+                Some(Page {
+                    chapter: chapter_of(&path),
+                    path,
+                    content: ch.content.clone(),
+                })
+            }
             _ => None,
         })
         .collect()
+}
+
+/// The chapter of a page from its path: `ch03/adam.md` and `ch03.md` are in
+/// chapter 3. Taking the number from the folder, not from the position in
+/// SUMMARY.md, keeps formula numbers stable while chapters are added.
+pub fn chapter_of(path: &Path) -> Option<u32> {
+    let first = path.components().next()?.as_os_str().to_str()?;
+    let digits: String = first
+        .strip_prefix("ch")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Numbers formulas, listings and figures chapter by chapter, in reading
@@ -138,8 +155,8 @@ pub fn number(
                     &file,
                     d.line,
                     format!(
-                        "`{{{{#{} {}}}}}` stands on an unnumbered page; \
-                         numbered things belong in numbered chapters",
+                        "`{{{{#{} {}}}}}` stands outside a chapter folder \
+                         `chNN/`; numbered things belong in chapters",
                         d.kind.name(),
                         d.id
                     ),

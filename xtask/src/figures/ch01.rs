@@ -11,7 +11,7 @@ use super::style::{FONT, PALETTE, SIZE, plot_err, render};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
-pub static FIGURES: &[Figure] = &[Figure {
+pub const FIGURES: &[Figure] = &[Figure {
     id: "softmax_temperature",
     source: "xtask/src/figures/ch01.rs",
     function: "softmax_temperature",
