@@ -84,9 +84,11 @@ pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
 /// warning and keeps the raw text. Neither stops a build, so every formula
 /// is first rendered once more with `throwOnError = true`. The check for
 /// `katex-error` spans afterwards is a second net.
-struct CheckedKatex {
-    lang: Lang,
-    registry: Registry,
+pub struct CheckedKatex {
+    /// The language being built.
+    pub lang: Lang,
+    /// The registry, to name the formula behind an error.
+    pub registry: Registry,
 }
 
 static KATEX_ERROR: LazyLock<Regex> = LazyLock::new(|| {
@@ -214,6 +216,7 @@ pub fn build_language(
         root: root.to_path_buf(),
         lang,
         registry: registry.clone(),
+        language_switch: true,
     });
     book.with_preprocessor(CheckedKatex {
         lang,

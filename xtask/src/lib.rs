@@ -8,6 +8,7 @@ pub mod build;
 pub mod checks;
 pub mod directives;
 pub mod figures;
+pub mod handout;
 pub mod lang;
 pub mod preprocess;
 pub mod problem;

@@ -24,6 +24,13 @@ enum Command {
         #[arg(long, default_value = "book")]
         out: PathBuf,
     },
+    /// Builds the course handouts book/pdf/handout-de.pdf and
+    /// book/pdf/handout-en.pdf with headless Chromium.
+    Pdf {
+        /// Output folder of the book; the PDFs go to its pdf/ folder.
+        #[arg(long, default_value = "book")]
+        out: PathBuf,
+    },
     /// Checks the sources without building: language parity and formulas.
     Check,
 }
@@ -57,6 +64,22 @@ fn main() -> ExitCode {
                     out.join("en").display(),
                     start.elapsed().as_secs_f64(),
                     out.join("index.html").display()
+                )
+            })
+        }
+        Command::Pdf { out } => {
+            let out = if out.is_absolute() {
+                out
+            } else {
+                root.join(out)
+            };
+            xtask::handout::build_pdfs(&root, &out).map(|pdfs| {
+                let list: Vec<String> =
+                    pdfs.iter().map(|p| p.display().to_string()).collect();
+                format!(
+                    "printed {} in {:.1} s",
+                    list.join(" and "),
+                    start.elapsed().as_secs_f64()
                 )
             })
         }

@@ -20,6 +20,8 @@ use crate::registry::Registry;
 pub struct Page {
     /// The page's path relative to the language folder (`ch01/index.md`).
     pub path: PathBuf,
+    /// The page's title as SUMMARY.md gives it.
+    pub title: String,
     /// The number of the chapter it belongs to: `NN` for pages in a folder
     /// (or named) `chNN`, none for the other pages.
     pub chapter: Option<u32>,
@@ -55,6 +57,7 @@ pub fn pages(book: &Book) -> Vec<Page> {
                 let path = ch.path.clone()?;
                 Some(Page {
                     chapter: chapter_of(&path),
+                    title: ch.name.clone(),
                     path,
                     content: ch.content.clone(),
                 })
@@ -261,6 +264,8 @@ pub struct Literate {
     pub lang: Lang,
     /// The registry of formulas and listings.
     pub registry: Registry,
+    /// Whether to add the link to the other language (not in the handout).
+    pub language_switch: bool,
 }
 
 impl Preprocessor for Literate {
@@ -305,7 +310,9 @@ impl Literate {
                 .collect::<Vec<_>>()
         })?;
         let mut out = String::with_capacity(content.len() * 2);
-        out.push_str(&self.language_switch(page));
+        if self.language_switch {
+            out.push_str(&self.language_switch(page));
+        }
         let mut last = 0;
         let mut problems = Vec::new();
         for d in &found {
