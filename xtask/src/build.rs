@@ -228,6 +228,31 @@ pub fn build_language(
         &root.join(KATEX_THEME).join("fonts"),
         &out.join(lang.code()).join(KATEX_THEME).join("fonts"),
     )?;
+    repair_sidebar_toggle(&out.join(lang.code()))?;
+    Ok(())
+}
+
+/// mdBook 0.5 gives the `<label>` that toggles the sidebar `aria-label`,
+/// `aria-controls` and (from its script) `aria-expanded`, none of which
+/// ARIA allows on a plain label (axe-core: aria-allowed-attr,
+/// aria-prohibited-attr). The label acts as a button, so it says so with
+/// `role="button"`, which allows all three.
+fn repair_sidebar_toggle(dir: &Path) -> Result<()> {
+    const LABEL: &str =
+        r#"<label id="mdbook-sidebar-toggle" class="icon-button" "#;
+    const FIXED: &str = r#"<label id="mdbook-sidebar-toggle" role="button" class="icon-button" "#;
+    let mut files = Vec::new();
+    crate::checks::walk(dir, &mut |p| {
+        if p.extension().is_some_and(|e| e == "html") {
+            files.push(p.to_path_buf());
+        }
+    });
+    for file in files {
+        let html = fs::read_to_string(&file)?;
+        if html.contains(LABEL) {
+            fs::write(&file, html.replacen(LABEL, FIXED, 1))?;
+        }
+    }
     Ok(())
 }
 

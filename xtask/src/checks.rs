@@ -108,7 +108,8 @@ fn markdown_files(dir: &Path) -> BTreeSet<PathBuf> {
     files
 }
 
-fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
+/// Visits every file below `dir`, in sorted order.
+pub fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

@@ -466,7 +466,14 @@ impl Literate {
                         d.id
                     ));
                 }
-                let svg = accessible_svg(&svg, &d.id, figure.alt(lang));
+                let macros = read_macros(&self.root);
+                let svg = accessible_svg(
+                    &svg,
+                    &d.id,
+                    figure.alt(lang),
+                    &d.rest,
+                    &macros,
+                );
                 let source = match numbers.listings.get(figure.listing) {
                     Some(target) => format!(
                         " <a href=\"{}\">Listing {}</a>",
@@ -496,27 +503,102 @@ impl Literate {
 }
 
 /// Makes a plotters SVG fit to inline in HTML: no XML prolog, one line
-/// (so that Markdown does not split it), scalable, and with a role and a
-/// text alternative.
-fn accessible_svg(svg: &str, id: &str, alt: &str) -> String {
+/// (so that Markdown does not split it), scalable, and accessible: role
+/// `img`, named by a `<title>` (the text alternative, what the figure
+/// shows) and described by a `<desc>` (the caption as plain text).
+fn accessible_svg(
+    svg: &str,
+    id: &str,
+    alt: &str,
+    caption: &str,
+    macros: &[(String, String)],
+) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let plain = plain_text(caption, macros);
     let start = svg.find("<svg").unwrap_or(0);
-    let svg = &svg[start..];
-    let alt = alt
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;");
-    let svg = svg.replacen(
+    let svg = svg[start..].replacen(
         "<svg ",
-        &format!("<svg role=\"img\" aria-labelledby=\"fig-{id}-title\" class=\"plot\" "),
+        &format!(
+            "<svg role=\"img\" aria-labelledby=\"fig-{id}-title\" \
+             aria-describedby=\"fig-{id}-desc\" class=\"plot\" "
+        ),
         1,
     );
     let svg = match svg.find('>') {
         Some(end) => format!(
-            "{}><title id=\"fig-{id}-title\">{alt}</title>{}",
+            "{}><title id=\"fig-{id}-title\">{}</title>\
+             <desc id=\"fig-{id}-desc\">{}</desc>{}",
             &svg[..end],
+            escape(alt),
+            escape(plain.trim()),
             &svg[end + 1..]
         ),
         None => svg,
     };
     svg.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+/// The KaTeX macros of `src/macros.txt` as (name, replacement) pairs.
+fn read_macros(root: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root.join("src/macros.txt"))
+        .unwrap_or_default();
+    let mut macros: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    // Longest names first, so that `\vz` is not read as `\v` + `z`.
+    macros.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    macros
+}
+
+/// A caption with its math as readable plain text, for the SVG's `<desc>`:
+/// macros expanded, `$` and braces removed, formatting commands dropped,
+/// other commands (`\sigma`) kept as words.
+fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
+    const FORMATTING: [&str; 10] = [
+        "mathbf",
+        "mathrm",
+        "mathit",
+        "operatorname",
+        "text",
+        "boldsymbol",
+        "left",
+        "right",
+        "quad",
+        "qquad",
+    ];
+    let mut text = caption.to_string();
+    for (name, replacement) in macros {
+        text = text.replace(name.as_str(), replacement);
+    }
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' | '{' | '}' => {}
+            '\\' => {
+                let mut word = String::new();
+                while let Some(&n) = chars.peek().filter(|n| n.is_alphabetic())
+                {
+                    word.push(n);
+                    chars.next();
+                }
+                if word.is_empty() {
+                    // `\ ` (a space), `\,` and friends: a space.
+                    chars.next();
+                    out.push(' ');
+                } else if !FORMATTING.contains(&word.as_str()) {
+                    out.push_str(&word);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -1,0 +1,260 @@
+// Real-browser checks of the built book, in headless Chromium (Debian's
+// package, never a downloaded browser), every page of both languages:
+//
+// - no console error, no failed request, no request to another host;
+// - KaTeX's fonts are loaded, display formulas have a plausible size;
+// - every figure is present with a non-zero size;
+// - the language switch leads to the same page in the other language;
+// - the search finds the chapter's key words in both languages;
+// - axe-core finds no violation of impact "serious" or "critical";
+// - a screenshot of each chapter's first page goes to book/screenshots/.
+//
+// Usage (from the repository root, after `cargo xtask book`):
+//   npm ci --prefix tests/browser && node tests/browser/check.mjs book
+//
+// Without Chromium it prints SKIPPED and exits 0, except when CI is set:
+// then a missing browser is a failure.
+
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+
+const book = path.resolve(process.argv[2] ?? "book");
+const executable = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+// The key words of each chapter: the search must find each in its chapter.
+const SEARCHES = {
+  de: [
+    ["Kreuzentropie", "ch01"],
+    ["Wahrscheinlichkeitsverteilung", "ch01"],
+    ["Schätzung", "ch01"],
+    ["Normierung", "ch01"],
+    ["Aufmerksamkeit", "ch02"],
+    ["Lernrate", "ch03"],
+  ],
+  en: [
+    ["cross-entropy", "ch01"],
+    ["attention", "ch02"],
+    ["learning rate", "ch03"],
+  ],
+};
+
+// Display formulas: taller than a line of text, shorter than a screen.
+const FORMULA_HEIGHT = [12, 600];
+// Figures: at least this many CSS pixels wide and high.
+const FIGURE_MIN = [200, 100];
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".css": "text/css",
+  ".js": "text/javascript",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".woff2": "font/woff2",
+  ".woff": "font/woff",
+  ".ttf": "font/ttf",
+  ".json": "application/json",
+};
+
+function fail(message) {
+  console.error(`error: ${message}`);
+  process.exit(1);
+}
+
+if (!fs.existsSync(executable)) {
+  const msg = `Chromium not found at ${executable}: apt-get install chromium`;
+  if (process.env.CI) fail(msg);
+  console.log(`SKIPPED: ${msg}`);
+  process.exit(0);
+}
+if (!fs.existsSync(path.join(book, "de", "index.html"))) {
+  fail(`no built book in ${book}: run cargo xtask book first`);
+}
+
+/** Every HTML page of one language, relative to the book folder. */
+function pages(lang) {
+  const out = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith(".html")) out.push(path.relative(book, full));
+    }
+  };
+  walk(path.join(book, lang));
+  // mdBook's 404 page is served by a web server at its root, and toc.html
+  // is the sidebar's frame for readers without JavaScript.
+  return out
+    .filter((p) => !p.endsWith("404.html") && !p.endsWith("toc.html"))
+    .sort();
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  let file = path.join(book, decodeURIComponent(url.pathname));
+  if (!file.startsWith(book)) {
+    res.writeHead(403).end();
+    return;
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    file = path.join(file, "index.html");
+  }
+  if (!fs.existsSync(file)) {
+    res.writeHead(404).end();
+    return;
+  }
+  const type = TYPES[path.extname(file)] ?? "application/octet-stream";
+  res.writeHead(200, { "content-type": type });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: executable,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const problems = [];
+const screenshots = path.join(book, "screenshots");
+fs.mkdirSync(screenshots, { recursive: true });
+let checked = 0;
+
+/** Opens a page and records every console error and bad request. */
+async function open(rel) {
+  const page = await context.newPage();
+  const say = (msg) => problems.push(`${rel}: ${msg}`);
+  page.on("console", (m) => m.type() === "error" && say(`console error: ${m.text()}`));
+  page.on("pageerror", (e) => say(`script error: ${e.message}`));
+  page.on("requestfailed", (r) => say(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on("response", (r) => r.status() >= 400 && say(`HTTP ${r.status()} for ${r.url()}`));
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    if (url.origin !== origin && url.protocol !== "data:" && url.protocol !== "about:") {
+      say(`request to another host: ${r.url()}`);
+    }
+  });
+  await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
+  await page.evaluate(() => document.fonts.ready);
+  return { page, say };
+}
+
+for (const lang of ["de", "en"]) {
+  const other = lang === "de" ? "en" : "de";
+  for (const rel of pages(lang)) {
+    const { page, say } = await open(rel);
+    checked += 1;
+
+    const facts = await page.evaluate(() => {
+      const box = (el) => {
+        const r = el.getBoundingClientRect();
+        return [r.width, r.height];
+      };
+      return {
+        lang: document.documentElement.lang,
+        katex: document.querySelectorAll(".katex").length,
+        katexFonts: [...document.fonts].filter(
+          (f) => f.family.replace(/"/g, "").startsWith("KaTeX_") && f.status === "loaded",
+        ).length,
+        displays: [...document.querySelectorAll(".katex-display")].map(box),
+        figures: [...document.querySelectorAll("figure.figure")].map((f) => ({
+          id: f.id,
+          svg: f.querySelector("svg") ? box(f.querySelector("svg")) : null,
+          title: f.querySelector("svg title")?.textContent ?? "",
+          desc: f.querySelector("svg desc")?.textContent ?? "",
+          caption: f.querySelector("figcaption")?.textContent ?? "",
+        })),
+        switchHref: document.querySelector(".lang-switch a")?.getAttribute("href"),
+      };
+    });
+
+    if (facts.lang !== lang) say(`<html lang="${facts.lang}">, expected "${lang}"`);
+    if (facts.katex > 0 && facts.katexFonts === 0) say("no KaTeX font loaded");
+    for (const [w, h] of facts.displays) {
+      if (h < FORMULA_HEIGHT[0] || h > FORMULA_HEIGHT[1] || w < 20) {
+        say(`display formula of implausible size ${w}×${h}`);
+      }
+    }
+    for (const f of facts.figures) {
+      if (!f.svg) say(`figure ${f.id} has no SVG`);
+      else if (f.svg[0] < FIGURE_MIN[0] || f.svg[1] < FIGURE_MIN[1]) {
+        say(`figure ${f.id} is ${f.svg[0]}×${f.svg[1]}`);
+      }
+      if (!f.title.trim() || !f.desc.trim()) say(`figure ${f.id} lacks an SVG title or desc`);
+      if (!f.caption.trim()) say(`figure ${f.id} has no caption`);
+    }
+    const isMdbookIndex = rel === `${lang}/index.html`;
+    if (!facts.switchHref) {
+      say("no language switch");
+    } else {
+      const target = new URL(facts.switchHref, `${origin}/${rel}`).pathname;
+      // mdBook writes the first page twice: as itself and as index.html.
+      const expected = isMdbookIndex ? null : `/${other}/${rel.slice(3)}`;
+      if (expected && target !== expected) say(`language switch leads to ${target}, expected ${expected}`);
+      if (!fs.existsSync(path.join(book, decodeURIComponent(target)))) {
+        say(`language switch leads to missing ${target}`);
+      }
+    }
+
+    await page.addScriptTag({ path: AXE });
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")})`);
+    });
+    for (const v of violations) say(`axe: ${v}`);
+
+    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
+    if (chapter) {
+      await page.screenshot({ path: path.join(screenshots, `${lang}-${chapter[2]}.png`), fullPage: true });
+    }
+    await page.close();
+  }
+
+  for (const [term, chapter] of SEARCHES[lang]) {
+    if (!fs.existsSync(path.join(book, lang, chapter))) {
+      console.log(`SKIPPED search for "${term}": ${lang}/${chapter} is not in the book yet`);
+      continue;
+    }
+    const { page, say } = await open(`${lang}/index.html`);
+    await page.click("#mdbook-search-toggle");
+    // mdBook's search listens to key presses, so type like a reader.
+    await page.locator("#mdbook-searchbar").pressSequentially(term);
+    const hrefs = await page
+      .waitForSelector("#mdbook-searchresults li a", { timeout: 5000 })
+      .then(() => page.$$eval("#mdbook-searchresults li a", (as) => as.map((a) => a.getAttribute("href"))))
+      .catch(() => []);
+    // The glossary lists every term, so a hit there is right but not
+    // enough: the first hit outside the glossary must be in the chapter.
+    const hit = hrefs.find((h) => !h.startsWith("glossary.html"));
+    if (!hit) say(`search for "${term}" finds nothing outside the glossary`);
+    else if (!hit.includes(`${chapter}/`)) {
+      say(`search for "${term}": first hit ${hit} is not in ${chapter}`);
+    }
+    await page.close();
+  }
+}
+
+await browser.close();
+server.close();
+
+if (problems.length > 0) {
+  console.error(`${problems.length} problem(s) in the browser:`);
+  for (const p of problems) console.error(`  ${p}`);
+  process.exit(1);
+}
+console.log(`browser checks: ${checked} pages, 0 problems; screenshots in ${screenshots}`);
