@@ -311,3 +311,12 @@ fn a_broken_internal_link_is_reported() {
     );
     assert_mentions(&e, &["broken link `fehlt.html`: no such file"]);
 }
+
+#[test]
+fn a_skipped_heading_level_is_reported() {
+    let f = Fixture::new();
+    f.replace("src/en/intro.md", "Text", "### Too deep\n\nText");
+    let out = f.build().unwrap();
+    let p = problems(xtask::checks::page_structure(&out));
+    assert_mentions(&p, &["en/intro.html: heading h3 `Too deep` follows h1"]);
+}

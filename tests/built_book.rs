@@ -21,6 +21,7 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
     // build_book already refused broken links and remote resources; check
     // again here so that this test states it.
     assert_no_problems("built site", &xtask::checks::site(&out));
+    assert_no_problems("page structure", &xtask::checks::page_structure(&out));
 
     let index = read(&out.join("index.html"));
     assert!(index.contains("url=de/index.html"), "index leads to German");

@@ -382,3 +382,54 @@ fn check_link(
         ));
     }
 }
+
+/// Headings of every built page do not skip levels (an `h2` may follow an
+/// `h1`, an `h4` may not follow an `h2`), so that readers with a screen
+/// reader can navigate by headings; and every page declares its language.
+pub fn page_structure(out: &Path) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let heading =
+        Selector::parse("main h1, main h2, main h3, main h4, main h5, main h6")
+            .unwrap();
+    let html_el = Selector::parse("html").unwrap();
+    let mut files = Vec::new();
+    walk(out, &mut |p| {
+        if p.extension().is_some_and(|e| e == "html") {
+            files.push(p.to_path_buf());
+        }
+    });
+    for file in files {
+        let rel = file
+            .strip_prefix(out)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        let doc = Html::parse_document(
+            &fs::read_to_string(&file).unwrap_or_default(),
+        );
+        let lang = doc
+            .select(&html_el)
+            .next()
+            .and_then(|h| h.value().attr("lang"))
+            .unwrap_or("");
+        if lang.is_empty() {
+            problems.push(Problem::new(
+                &rel,
+                "the page declares no language (<html lang>)",
+            ));
+        }
+        let mut last = 0;
+        for h in doc.select(&heading) {
+            let level: usize = h.value().name()[1..].parse().unwrap_or(1);
+            if level > last + 1 {
+                let text: String = h.text().collect();
+                problems.push(Problem::new(
+                    &rel,
+                    format!("heading h{level} `{}` follows h{last}: a level is skipped", text.trim()),
+                ));
+            }
+            last = level;
+        }
+    }
+    problems
+}

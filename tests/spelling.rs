@@ -1,0 +1,235 @@
+//! Spelling of the prose in both languages, checked by hunspell with
+//! Debian's dictionaries (`apt-get install hunspell hunspell-de-de
+//! hunspell-en-us`) and the project's word lists in `tests/spelling/`.
+//!
+//! Code, math, URLs, HTML tags and directives are removed first; figure
+//! captions are prose and stay. In the glossary, the first column is
+//! German and the second English, in both books.
+//!
+//! Without hunspell the test says so and is skipped, except under CI (`CI`
+//! set), where `.ci/run` installs it.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::LazyLock;
+
+use genai_book::{read, root};
+use regex::Regex;
+
+/// One line of prose to check, with where it came from.
+struct Line {
+    file: String,
+    number: usize,
+    dictionary: &'static str,
+    text: String,
+}
+
+fn dictionary(lang: &str) -> &'static str {
+    match lang {
+        "de" => "de_DE",
+        _ => "en_US",
+    }
+}
+
+static INLINE_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
+static DISPLAY_MATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)\$\$.*?\$\$").unwrap());
+/// Inline math, with a suffix written onto it ("$i$-th", "$i$-te").
+static INLINE_MATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$[^$]*\$(?:-\p{L}+)?").unwrap());
+static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{#(figure)\s+\S+|\{\{#\w+\s+[^}]*\}\}|\}\}").unwrap()
+});
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"https?://\S+|\]\([^)]*\)").unwrap());
+static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]+>").unwrap());
+/// A word: letters, with inner hyphens or apostrophes.
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\p{L}+(?:['’-]\p{L}+)*").unwrap());
+/// Tokens that are identifiers, paths or numbers, not words.
+static TECHNICAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\S*[0-9_/\\:=]\S*|\b[a-z]+[A-Z]\w*").unwrap()
+});
+
+/// The prose lines of one Markdown file, with code and math removed and
+/// line numbers kept.
+fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
+    // Blank out display math across lines, keeping the line breaks.
+    let text = DISPLAY_MATH.replace_all(text, |c: &regex::Captures| {
+        c[0].chars().filter(|&ch| ch == '\n').collect::<String>()
+    });
+    let is_glossary = file.ends_with("glossary.md");
+    let mut lines = Vec::new();
+    let mut in_fence = false;
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim_start().starts_with("```")
+            || raw.trim_start().starts_with("~~~")
+        {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        let mut clean = INLINE_CODE.replace_all(raw, " ").into_owned();
+        clean = INLINE_MATH.replace_all(&clean, " ").into_owned();
+        clean = DIRECTIVE.replace_all(&clean, " ").into_owned();
+        clean = URL.replace_all(&clean, " ").into_owned();
+        clean = TAG.replace_all(&clean, " ").into_owned();
+        clean = TECHNICAL.replace_all(&clean, " ").into_owned();
+        let words = |t: &str| -> String {
+            WORD.find_iter(t)
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let cells: Vec<&str> = clean.split('|').collect();
+        if is_glossary && cells.len() >= 4 {
+            for (cell, dict) in [(cells[1], "de_DE"), (cells[2], "en_US")] {
+                lines.push(Line {
+                    file: file.to_string(),
+                    number: i + 1,
+                    dictionary: dict,
+                    text: words(cell),
+                });
+            }
+            continue;
+        }
+        lines.push(Line {
+            file: file.to_string(),
+            number: i + 1,
+            dictionary: dictionary(lang),
+            text: words(&clean),
+        });
+    }
+    lines
+}
+
+/// Runs `hunspell -a` on the lines and returns the unknown words of each.
+fn unknown_words(
+    dict: &str,
+    words: &Path,
+    lines: &[&Line],
+) -> Vec<Vec<String>> {
+    let mut child = Command::new("hunspell")
+        .args(["-a", "-i", "utf-8", "-d", dict, "-p"])
+        .arg(words)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("hunspell runs");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for line in lines {
+            // `^` makes hunspell read the rest as text, never as a command.
+            writeln!(stdin, "^{}", line.text.replace('\n', " ")).unwrap();
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "hunspell failed for {dict}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    // After the banner, one block per input line, each ending in a blank
+    // line; `&` and `#` lines name unknown words.
+    let mut blocks = text.split('\n').skip(1);
+    let mut result = Vec::new();
+    for _ in lines {
+        let mut unknown = Vec::new();
+        for l in blocks.by_ref() {
+            if l.is_empty() {
+                break;
+            }
+            if l.starts_with('&') || l.starts_with('#') {
+                unknown.push(
+                    l.split_whitespace().nth(1).unwrap_or("").to_string(),
+                );
+            }
+        }
+        result.push(unknown);
+    }
+    result
+}
+
+fn markdown_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            markdown_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "md") {
+            out.push(p);
+        }
+    }
+}
+
+fn has_hunspell() -> bool {
+    let ok = |d: &str| {
+        Command::new("hunspell")
+            .args(["-d", d, "-l"])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    ok("de_DE") && ok("en_US")
+}
+
+#[test]
+fn prose_in_both_languages_is_spelled_correctly() {
+    if !has_hunspell() {
+        let msg = "spelling test needs hunspell with de_DE and en_US: \
+                   apt-get install hunspell hunspell-de-de hunspell-en-us";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let root = root();
+    let mut lines = Vec::new();
+    for lang in ["de", "en"] {
+        let mut files = Vec::new();
+        markdown_files(&root.join("src").join(lang), &mut files);
+        for file in files {
+            let rel = file.strip_prefix(&root).unwrap().display().to_string();
+            lines.extend(prose(&rel, lang, &read(&file)));
+        }
+    }
+    let mut problems = BTreeSet::new();
+    for (dict, words) in [
+        ("de_DE", "tests/spelling/words-de.txt"),
+        ("en_US", "tests/spelling/words-en.txt"),
+    ] {
+        let batch: Vec<&Line> =
+            lines.iter().filter(|l| l.dictionary == dict).collect();
+        let unknown = unknown_words(dict, &root.join(words), &batch);
+        for (line, words) in batch.iter().zip(unknown) {
+            for word in words {
+                problems.insert(format!(
+                    "{}:{}: {word} ({dict})",
+                    line.file, line.number
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} unknown word(s); fix them or add real terms to tests/spelling/words-*.txt:\n{}",
+        problems.len(),
+        problems.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn code_math_and_urls_are_not_prose() {
+    let text = "Die `softmax` hat $e^x$ und\n$$\nx\n$$\nsiehe https://a.b/c [Link](x.md) {{#eq softmax}} <b>fett</b> f64 w_q\n{{#figure f Eine Kurve $T$.}}\n";
+    let lines = prose("src/de/x.md", "de", text);
+    let all: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(all[0], "Die hat und");
+    assert_eq!(lines[4].number, 5);
+    assert_eq!(all[4], "siehe Link fett");
+    assert_eq!(all[5], "Eine Kurve");
+}
