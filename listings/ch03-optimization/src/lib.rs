@@ -11,9 +11,11 @@
 //! Each public function's documentation names the formula it implements by
 //! its number in the book.
 
+pub mod adagrad;
 pub mod optimizer;
 pub mod quadratic;
 pub mod regression;
+pub mod rmsprop;
 pub mod sgd;
 
 pub use notation::{Error, Real};
