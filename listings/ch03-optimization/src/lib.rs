@@ -12,10 +12,12 @@
 //! its number in the book.
 
 pub mod adagrad;
+pub mod adam;
 pub mod optimizer;
 pub mod quadratic;
 pub mod regression;
 pub mod rmsprop;
+pub mod schedule;
 pub mod sgd;
 
 pub use notation::{Error, Real};
