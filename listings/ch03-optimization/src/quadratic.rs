@@ -1,0 +1,189 @@
+//! A convex quadratic loss, the model problem for step sizes: on it,
+//! gradient descent can be solved exactly.
+//!
+//! Book: section „Gradientenabstieg“ / "Gradient descent" of chapter 3.
+
+use nalgebra::{DMatrix, RowDVector};
+use notation::{Error, Real};
+
+/// The quadratic loss `L(θ) = ½ (θ − θ*) A (θ − θ*)ᵀ` of a row `θ`, with
+/// a symmetric positive definite matrix `A` and the minimum at `θ*`.
+///
+/// Its gradient is the row `∇L(θ) = (θ − θ*) A`, and its eigenvalues
+/// `λ_1 ≤ … ≤ λ_d` are the curvatures along the principal axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quadratic<T: Real> {
+    a: DMatrix<T>,
+    minimum: RowDVector<T>,
+    eigenvalues: Vec<T>,
+}
+
+impl<T: Real> Quadratic<T> {
+    /// The quadratic with curvature matrix `a` and minimum `minimum`.
+    ///
+    /// # Shapes
+    /// `a`: `(d, d)`, symmetric; `minimum`: a row of `d` entries.
+    ///
+    /// # Errors
+    /// `a` is empty, not square, not symmetric, not positive definite, or
+    /// does not fit `minimum`; an entry is NaN or infinite.
+    pub fn new(a: DMatrix<T>, minimum: RowDVector<T>) -> Result<Self, Error> {
+        let d = a.nrows();
+        if d == 0 {
+            return Err(Error::Empty { what: "matrix A" });
+        }
+        if a.ncols() != d {
+            return Err(Error::Shape {
+                what: "matrix A",
+                expected: format!("a square matrix with {d} columns"),
+                got: format!("{} columns", a.ncols()),
+            });
+        }
+        if minimum.len() != d {
+            return Err(Error::Shape {
+                what: "minimum θ*",
+                expected: format!("{d} entries like A"),
+                got: format!("{}", minimum.len()),
+            });
+        }
+        for (what, m) in [
+            ("matrix A", a.as_slice()),
+            ("minimum θ*", minimum.as_slice()),
+        ] {
+            if let Some(index) = m.iter().position(|x| !x.is_finite()) {
+                return Err(Error::NotFinite {
+                    what,
+                    index,
+                    value: m[index].into(),
+                });
+            }
+        }
+        let asymmetry = (&a - a.transpose()).amax();
+        if asymmetry != T::zero() {
+            return Err(Error::Domain {
+                what: "largest |A_ij − A_ji| of matrix A",
+                requirement: "0 (A symmetric)",
+                value: asymmetry.into(),
+            });
+        }
+        let mut eigenvalues: Vec<T> = a
+            .clone()
+            .symmetric_eigen()
+            .eigenvalues
+            .iter()
+            .copied()
+            .collect();
+        eigenvalues.sort_by(|x, y| x.partial_cmp(y).expect("finite"));
+        if eigenvalues[0] <= T::zero() {
+            return Err(Error::Domain {
+                what: "smallest eigenvalue λ_min of A",
+                requirement: "λ_min > 0 (A positive definite)",
+                value: eigenvalues[0].into(),
+            });
+        }
+        Ok(Quadratic {
+            a,
+            minimum,
+            eigenvalues,
+        })
+    }
+
+    /// The diagonal quadratic `½ Σ λ_i (θ_i − θ*_i)²`: its axes are the
+    /// coordinate axes.
+    ///
+    /// # Errors
+    /// As [`Quadratic::new`]: a `λ_i ≤ 0`, or lengths that differ.
+    pub fn diagonal(lambdas: &[T], minimum: &[T]) -> Result<Self, Error> {
+        let a =
+            DMatrix::from_diagonal(&nalgebra::DVector::from_row_slice(lambdas));
+        Self::new(a, RowDVector::from_row_slice(minimum))
+    }
+
+    /// The number of coordinates `d`.
+    pub fn dim(&self) -> usize {
+        self.minimum.len()
+    }
+
+    /// The eigenvalues of `A`, smallest first.
+    pub fn eigenvalues(&self) -> &[T] {
+        &self.eigenvalues
+    }
+
+    /// The minimum `θ*`.
+    pub fn minimum(&self) -> &RowDVector<T> {
+        &self.minimum
+    }
+
+    /// `L(θ)` for a row `θ` (a `(1, d)` matrix, as the optimizers use).
+    ///
+    /// # Errors
+    /// `theta` is not of shape `(1, d)`.
+    pub fn loss(&self, theta: &DMatrix<T>) -> Result<T, Error> {
+        let e = self.offset(theta)?;
+        let half: T = nalgebra::convert(0.5);
+        Ok(half * (&e * &self.a).dot(&e))
+    }
+
+    /// The gradient `∇L(θ) = (θ − θ*) A`, a `(1, d)` matrix.
+    ///
+    /// # Errors
+    /// `theta` is not of shape `(1, d)`.
+    pub fn gradient(&self, theta: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
+        let e = self.offset(theta)?;
+        let g = e * &self.a;
+        Ok(DMatrix::from_row_slice(1, g.len(), g.as_slice()))
+    }
+
+    fn offset(&self, theta: &DMatrix<T>) -> Result<RowDVector<T>, Error> {
+        if theta.shape() != (1, self.dim()) {
+            return Err(Error::Shape {
+                what: "θ",
+                expected: format!("shape (1, {})", self.dim()),
+                got: format!("{:?}", theta.shape()),
+            });
+        }
+        Ok(RowDVector::from_row_slice(theta.as_slice()) - &self.minimum)
+    }
+}
+
+// ANCHOR: stability
+impl<T: Real> Quadratic<T> {
+    /// The factor by which gradient descent with learning rate `eta`
+    /// shrinks the distance to the minimum per step, in the worst
+    /// direction; the iteration converges for every start iff it is `< 1`.
+    ///
+    /// ```text
+    /// θ_{t+1} − θ* = (θ_t − θ*)(I − η A)
+    /// ρ(η) = max_i |1 − η λ_i| < 1  ⇔  0 < η < 2 / λ_max          (3.2)
+    /// ```
+    ///
+    /// Along eigenvector `i` the error is multiplied by `1 − η λ_i` in
+    /// every step; `ρ(η)` is the largest of these factors in magnitude.
+    ///
+    /// # Book
+    /// Formel (3.2) in Kapitel 3, „Gradientenabstieg“ / formula (3.2) in
+    /// chapter 3, "Gradient descent".
+    pub fn contraction_factor(&self, eta: T) -> T {
+        self.eigenvalues
+            .iter()
+            .map(|&lambda| (T::one() - eta * lambda).abs())
+            .fold(T::zero(), |a, b| a.max(b))
+    }
+
+    /// The stability bound `2 / λ_max` of formula (3.2): gradient descent
+    /// on this quadratic converges iff `0 < η < 2 / λ_max`.
+    pub fn max_stable_learning_rate(&self) -> T {
+        let lambda_max = self.eigenvalues[self.eigenvalues.len() - 1];
+        (T::one() + T::one()) / lambda_max
+    }
+
+    /// The learning rate with the smallest contraction factor,
+    /// `η = 2 / (λ_min + λ_max)`, where `ρ = (κ − 1) / (κ + 1)` with the
+    /// condition number `κ = λ_max / λ_min`.
+    pub fn best_learning_rate(&self) -> T {
+        let lambda_min = self.eigenvalues[0];
+        let lambda_max = self.eigenvalues[self.eigenvalues.len() - 1];
+        (T::one() + T::one()) / (lambda_min + lambda_max)
+    }
+}
+// ANCHOR_END: stability
