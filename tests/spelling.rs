@@ -80,9 +80,13 @@ fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
         clean = URL.replace_all(&clean, " ").into_owned();
         clean = TAG.replace_all(&clean, " ").into_owned();
         clean = TECHNICAL.replace_all(&clean, " ").into_owned();
+        // Single letters are symbols (x, ε), and an English possessive
+        // is checked as its noun.
         let words = |t: &str| -> String {
             WORD.find_iter(t)
                 .map(|m| m.as_str())
+                .filter(|w| w.chars().count() > 1)
+                .map(|w| w.trim_end_matches("'s").trim_end_matches("’s"))
                 .collect::<Vec<_>>()
                 .join(" ")
         };

@@ -32,7 +32,7 @@ const SEARCHES = {
   de: [
     ["Kreuzentropie", "ch01"],
     ["Wahrscheinlichkeitsverteilung", "ch01"],
-    ["Schätzung", "ch01"],
+    ["Verhältnissen", "ch01"],
     ["Normierung", "ch01"],
     ["Aufmerksamkeit", "ch02"],
     ["Lernrate", "ch03"],
