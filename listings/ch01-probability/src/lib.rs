@@ -4,6 +4,7 @@
 //! One module per formula family. Each public function's documentation
 //! names the formula it implements by its number in the book.
 
+pub mod likelihood;
 pub mod softmax;
 
 pub use notation::{Error, Real};
