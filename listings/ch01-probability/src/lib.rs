@@ -4,7 +4,9 @@
 //! One module per formula family. Each public function's documentation
 //! names the formula it implements by its number in the book.
 
+pub mod check;
 pub mod likelihood;
+pub mod mle;
 pub mod softmax;
 
 pub use notation::{Error, Real};
