@@ -151,16 +151,19 @@ pub fn gaussian_nll<T: Real>(
     x: &DVector<T>,
 ) -> Result<(T, T, T), Error> {
     check_samples(x)?;
-    if !(sigma > T::zero() && sigma.is_finite()) || !mu.is_finite() {
-        let (what, value) = if mu.is_finite() {
-            ("standard deviation σ", sigma.into())
-        } else {
-            ("mean μ", mu.into())
-        };
+    if !mu.is_finite() {
         return Err(Error::Domain {
-            what,
-            requirement: "σ > 0 and both finite",
-            value,
+            what: "mean μ",
+            requirement: "μ finite",
+            value: mu.into(),
+        });
+    }
+    // Written so that NaN, for which every comparison is false, fails.
+    if !(sigma > T::zero() && sigma.is_finite()) {
+        return Err(Error::Domain {
+            what: "standard deviation σ",
+            requirement: "0 < σ < ∞",
+            value: sigma.into(),
         });
     }
     let n = T::from_usize(x.len()).expect("N fits in T");
