@@ -5,6 +5,7 @@
 //! names the formula it implements by its number in the book.
 
 pub mod check;
+pub mod cross_entropy;
 pub mod entropy;
 pub mod likelihood;
 pub mod mle;

@@ -117,7 +117,7 @@ pub fn softmax_rows<T: Real>(s: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
 
 /// The largest logit, after checking that a distribution exists at all:
 /// at least one entry, no NaN, no `+∞`, not every entry `−∞`.
-fn max_logit<T: Real>(
+pub(crate) fn max_logit<T: Real>(
     what: &'static str,
     z: impl IntoIterator<Item = T>,
 ) -> Result<T, Error> {
