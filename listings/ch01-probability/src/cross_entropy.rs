@@ -146,11 +146,12 @@ pub fn cross_entropy_rows<T: Real>(
 /// # Errors
 /// `mean_nll` is negative or NaN.
 pub fn perplexity<T: Real>(mean_nll: T) -> Result<T, Error> {
-    if !(mean_nll >= T::zero()) {
+    let value: f64 = mean_nll.into();
+    if value.is_nan() || value < 0.0 {
         return Err(Error::Domain {
             what: "average NLL",
             requirement: "NLL ≥ 0",
-            value: mean_nll.into(),
+            value,
         });
     }
     Ok(mean_nll.exp())
