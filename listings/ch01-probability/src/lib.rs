@@ -7,8 +7,10 @@
 pub mod check;
 pub mod cross_entropy;
 pub mod entropy;
+pub mod iris;
 pub mod likelihood;
 pub mod mle;
+pub mod regression;
 pub mod softmax;
 
 pub use notation::{Error, Real};
