@@ -34,7 +34,7 @@ pub const LOGITS: [f64; 4] = [2.0, 1.0, 0.5, -1.0];
 /// Subscript digits for legend labels such as p₁.
 const SUBSCRIPTS: [char; 4] = ['₁', '₂', '₃', '₄'];
 
-/// Softmax of fixed logits as a function of the temperature, formula (1.2).
+/// Softmax of fixed logits as a function of the temperature, formula (1.16).
 fn softmax_temperature(lang: Lang) -> Result<String> {
     let z = DVector::from_row_slice(&LOGITS);
     // 241 temperatures, evenly spaced in log T from 0.1 to 10.
@@ -84,7 +84,7 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
                     )
                 });
         }
-        // T = 1 is the plain softmax (1.1).
+        // T = 1 is the plain softmax (1.15).
         chart
             .draw_series(LineSeries::new(
                 [(1.0, 0.0), (1.0, 1.0)],
