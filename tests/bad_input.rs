@@ -320,3 +320,21 @@ fn a_skipped_heading_level_is_reported() {
     let p = problems(xtask::checks::page_structure(&out));
     assert_mentions(&p, &["en/intro.html: heading h3 `Too deep` follows h1"]);
 }
+
+#[test]
+fn math_is_never_read_as_markdown() {
+    // KaTeX draws \tilde with a `~`: twice on a line, Markdown would make
+    // strikethrough of the text between them; a `|` would split a table.
+    let f = Fixture::new();
+    f.replace(
+        "src/de/intro.md",
+        "Text $x^2$.",
+        "Text $\\tilde x$ und $\\tilde y$.\n\n| a | b |\n|---|---|\n| $\\lvert g \\rvert$ | $x_1$ |",
+    );
+    let out = f.build().unwrap();
+    let html = genai_book::read(&out.join("de/intro.html"));
+    assert!(!html.contains("<del>"), "math became strikethrough");
+    let doc = scraper::Html::parse_document(&html);
+    let cells = scraper::Selector::parse("td").unwrap();
+    assert_eq!(doc.select(&cells).count(), 2, "math split a table cell");
+}

@@ -34,9 +34,9 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
         (
             "de",
             "en",
-            ["Temperatur T", "Wahrscheinlichkeit", "Abbildung 1.1"],
+            ["Temperatur T", "Wahrscheinlichkeit", "Abbildung 1.3"],
         ),
-        ("en", "de", ["temperature T", "probability", "Figure 1.1"]),
+        ("en", "de", ["temperature T", "probability", "Figure 1.3"]),
     ] {
         let page = out.join(lang).join("ch01/softmax.html");
         let html = read(&page);
@@ -50,7 +50,7 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
         // listing on the same page.
         let formula = &select(&doc, "#eq-softmax")[0];
         assert!(!select(&doc, "#eq-softmax .katex-display").is_empty());
-        assert!(text(formula).contains("(1.1)"), "{lang}: number (1.1)");
+        assert!(text(formula).contains("(1.15)"), "{lang}: number (1.15)");
         let link = &select(&doc, "#eq-softmax .formula-source a")[0];
         assert_eq!(link.value().attr("href"), Some("#lst-softmax"));
         // The listing shows the code between the anchors.

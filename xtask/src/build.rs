@@ -2,16 +2,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use mdbook_driver::MDBook;
 use mdbook_driver::config::Config;
 use mdbook_katex::cfg::KatexConfig;
-use mdbook_katex::preprocess::{KatexProcessor, Render, get_render_tasks};
+use mdbook_katex::preprocess::{Render, get_render_tasks};
 use mdbook_preprocessor::book::Book;
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
-use regex::Regex;
 
 use crate::checks;
 use crate::lang::Lang;
@@ -76,25 +74,22 @@ pub fn katex_config(root: &Path, config: &Config) -> Result<KatexConfig> {
     Ok(katex)
 }
 
-/// mdbook-katex, preceded by a strict rendering of every formula, so that
-/// bad LaTeX fails the build with the file, line and KaTeX's message.
+/// The KaTeX step: renders every formula once, with mdbook-katex's
+/// scanner and options but `throwOnError = true`, so that bad LaTeX fails
+/// the build with the file, line and KaTeX's message, and protects the
+/// rendered HTML from being read as Markdown.
 ///
-/// KaTeX without `throwOnError` renders an unknown command as red text and
-/// only a parse error as a `katex-error` span; mdbook-katex with it logs a
-/// warning and keeps the raw text. Neither stops a build, so every formula
-/// is first rendered once more with `throwOnError = true`. The check for
-/// `katex-error` spans afterwards is a second net.
+/// Rendering through `mdbook_katex::preprocess::KatexProcessor` would not
+/// do: KaTeX without `throwOnError` renders an unknown command as red text,
+/// and mdbook-katex with it logs a warning and keeps the raw text; neither
+/// stops a build. And the rendered HTML goes back into the Markdown, where
+/// a `~` of `\tilde` or a `|` would start strikethrough or a table cell.
 pub struct CheckedKatex {
     /// The language being built.
     pub lang: Lang,
     /// The registry, to name the formula behind an error.
     pub registry: Registry,
 }
-
-static KATEX_ERROR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<span class="katex-error" title="([^"]*)"[^>]*>(.*?)</span>"#)
-        .unwrap()
-});
 
 impl Preprocessor for CheckedKatex {
     fn name(&self) -> &str {
@@ -104,49 +99,79 @@ impl Preprocessor for CheckedKatex {
     fn run(
         &self,
         ctx: &PreprocessorContext,
-        book: Book,
+        mut book: Book,
     ) -> mdbook_preprocessor::errors::Result<Book> {
         let mut strict = katex_config(&ctx.root, &ctx.config)?;
         strict.throw_on_error = true;
         let (inline, display) = strict.build_opts(&ctx.root);
         let extra = strict.build_extra_opts();
         let mut problems = Vec::new();
-        for ch in book.chapters() {
+        book.for_each_chapter_mut(|ch| {
             let Some(path) = &ch.source_path else {
-                continue;
+                return;
             };
             let file = format!("src/{}/{}", self.lang.code(), path.display());
             let source =
                 fs::read_to_string(ctx.root.join(&file)).unwrap_or_default();
+            let mut out = String::with_capacity(ch.content.len() * 4);
             for task in get_render_tasks(&ch.content, "", &extra) {
-                let (item, opts) = match task {
-                    Render::InlineTask(item) => (item, &inline),
-                    Render::DisplayTask(item) => (item, &display),
-                    Render::Text(_) => continue,
+                let (item, opts, delimiter) = match task {
+                    Render::Text(text) => {
+                        out.push_str(text);
+                        continue;
+                    }
+                    Render::InlineTask(item) => {
+                        (item, &inline, &extra.inline_delimiter)
+                    }
+                    Render::DisplayTask(item) => {
+                        (item, &display, &extra.block_delimiter)
+                    }
                 };
-                if let Err(e) = katex::render_with_opts(item, opts) {
-                    problems.push(self.locate(
-                        &file,
-                        &source,
-                        item,
-                        &e.to_string(),
-                    ));
+                match katex::render_with_opts(item, opts) {
+                    Ok(html) => out.push_str(&protect_from_markdown(&html)),
+                    Err(e) => {
+                        problems.push(self.locate(
+                            &file,
+                            &source,
+                            item,
+                            &e.to_string(),
+                        ));
+                        out.push_str(&delimiter.left);
+                        out.push_str(item);
+                        out.push_str(&delimiter.right);
+                    }
                 }
             }
-            for c in KATEX_ERROR.captures_iter(&ch.content) {
-                problems.push(Problem::new(
-                    &file,
-                    format!(
-                        "bad LaTeX: {} (in `{}`)",
-                        unescape(&c[1]),
-                        unescape(&c[2])
-                    ),
-                ));
-            }
-        }
+            ch.content = out;
+        });
         into_result(problems)?;
-        KatexProcessor.run(ctx, book)
+        Ok(book)
     }
+}
+
+/// KaTeX's HTML on one line, with the characters that Markdown would act
+/// on (`~ * _ | [ ] ` \`) in its text written as character references,
+/// which the browser reads as the same characters.
+pub fn protect_from_markdown(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            '\n' => {
+                out.push(' ');
+                continue;
+            }
+            '~' | '*' | '_' | '|' | '[' | ']' | '`' | '\\' if !in_tag => {
+                out.push_str(&format!("&#{};", u32::from(c)));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl CheckedKatex {
@@ -185,14 +210,6 @@ impl CheckedKatex {
             }
         }
     }
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
 }
 
 /// Builds one language into `out/<code>/`.

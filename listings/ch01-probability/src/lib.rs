@@ -4,6 +4,13 @@
 //! One module per formula family. Each public function's documentation
 //! names the formula it implements by its number in the book.
 
+pub mod check;
+pub mod cross_entropy;
+pub mod entropy;
+pub mod iris;
+pub mod likelihood;
+pub mod mle;
+pub mod regression;
 pub mod softmax;
 
 pub use notation::{Error, Real};

@@ -9,7 +9,7 @@ use notation::{Error, Real};
 /// Turns logits `z` into probabilities that are positive and sum to 1.
 ///
 /// ```text
-/// softmax(z)_i = exp(z_i) / Σ_j exp(z_j)                       (1.1)
+/// softmax(z)_i = exp(z_i) / Σ_j exp(z_j)                      (1.15)
 ///              = exp(z_i − m) / Σ_j exp(z_j − m),   m = max_j z_j
 /// ```
 ///
@@ -17,7 +17,7 @@ use notation::{Error, Real};
 /// `z`: `K ≥ 1` logits → `K` probabilities.
 ///
 /// # Book
-/// Formel (1.1) in Kapitel 1, „Softmax“ / formula (1.1) in chapter 1,
+/// Formel (1.15) in Kapitel 1, „Softmax“ / formula (1.15) in chapter 1,
 /// "Softmax".
 ///
 /// # Errors
@@ -49,7 +49,7 @@ pub fn softmax<T: Real>(z: &DVector<T>) -> Result<DVector<T>, Error> {
 /// Softmax of the logits divided by a temperature `t > 0`.
 ///
 /// ```text
-/// softmax(z / T)_i = exp(z_i / T) / Σ_j exp(z_j / T)           (1.2)
+/// softmax(z / T)_i = exp(z_i / T) / Σ_j exp(z_j / T)          (1.16)
 /// ```
 ///
 /// `T < 1` sharpens the distribution towards the largest logit, `T > 1`
@@ -59,7 +59,7 @@ pub fn softmax<T: Real>(z: &DVector<T>) -> Result<DVector<T>, Error> {
 /// `z`: `K ≥ 1` logits → `K` probabilities.
 ///
 /// # Book
-/// Formel (1.2) in Kapitel 1, „Softmax“ / formula (1.2) in chapter 1,
+/// Formel (1.16) in Kapitel 1, „Softmax“ / formula (1.16) in chapter 1,
 /// "Softmax".
 ///
 /// # Errors
@@ -94,7 +94,7 @@ pub fn softmax_with_temperature<T: Real>(
 /// `s`: `(n, K)` with `n ≥ 1` rows of `K ≥ 1` logits → `(n, K)`.
 ///
 /// # Book
-/// Formel (1.1), zeilenweise angewandt / formula (1.1), applied row by
+/// Formel (1.15), zeilenweise angewandt / formula (1.15), applied row by
 /// row.
 ///
 /// # Errors
@@ -117,7 +117,7 @@ pub fn softmax_rows<T: Real>(s: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
 
 /// The largest logit, after checking that a distribution exists at all:
 /// at least one entry, no NaN, no `+∞`, not every entry `−∞`.
-fn max_logit<T: Real>(
+pub(crate) fn max_logit<T: Real>(
     what: &'static str,
     z: impl IntoIterator<Item = T>,
 ) -> Result<T, Error> {

@@ -1,4 +1,4 @@
-//! Tests of the softmax listings, formulas (1.1) and (1.2): closed forms,
+//! Tests of the softmax listings, formulas (1.15) and (1.16): closed forms,
 //! invariants, and float64 reference values from PyTorch
 //! (`reference/softmax.py` wrote `reference/softmax.json`).
 

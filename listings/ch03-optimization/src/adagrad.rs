@@ -14,7 +14,7 @@ use crate::optimizer::{Epsilon, Optimizer, check_learning_rate, prepare_step};
 /// [`AdaGradConfig::pytorch`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdaGradConfig<T> {
-    /// The learning rate η. Default `0.01`, the default of
+    /// The learning rate η. `new` sets `0.01`, the default of
     /// `torch.optim.Adagrad` (PyTorch 2.x documentation).
     pub lr: T,
     /// ε and where it sits, formula (3.7). PyTorch: `Outside(1e-10)`.

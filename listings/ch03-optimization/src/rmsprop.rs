@@ -17,10 +17,10 @@ use crate::optimizer::{
 /// [`RmsPropConfig::pytorch`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmsPropConfig<T> {
-    /// The learning rate η. Default `0.01`, the default of
+    /// The learning rate η. `new` sets `0.01`, the default of
     /// `torch.optim.RMSprop` (PyTorch 2.x documentation).
     pub lr: T,
-    /// The decay factor γ of the moving average, `0 ≤ γ < 1`. Default
+    /// The decay factor γ of the moving average, `0 ≤ γ < 1`. `new` sets
     /// `0.99`, PyTorch's default for the same factor, which it calls
     /// `alpha`; Hinton's lecture suggests 0.9.
     pub gamma: T,

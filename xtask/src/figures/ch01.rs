@@ -2,6 +2,13 @@
 //! models".
 
 use anyhow::Result;
+use ch01_probability::cross_entropy::cross_entropy_with_logits;
+use ch01_probability::iris::{compare_with_smartcore, load_iris};
+use ch01_probability::mle::{
+    Variance, bernoulli_log_likelihood, bernoulli_mle, gaussian_mle,
+    gaussian_nll,
+};
+use ch01_probability::regression::GradientDescent;
 use ch01_probability::softmax::softmax_with_temperature;
 use nalgebra::DVector;
 use plotters::prelude::*;
@@ -11,22 +18,91 @@ use super::style::{FONT, PALETTE, SIZE, plot_err, render};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
-pub const FIGURES: &[Figure] = &[Figure {
-    id: "softmax_temperature",
-    source: "xtask/src/figures/ch01.rs",
-    function: "softmax_temperature",
-    listing: "softmax_temperature",
-    alt: [
-        "Liniendiagramm: Wahrscheinlichkeiten der Softmax über der Temperatur \
-         T von 0,1 bis 10 (logarithmisch) für vier feste Logits; bei kleinem \
-         T erhält der größte Logit fast alles, bei großem T nähern sich alle \
-         vier Werte 1/4.",
-        "Line chart: softmax probabilities over the temperature T from 0.1 to \
-         10 (logarithmic) for four fixed logits; at small T the largest \
-         logit takes almost everything, at large T all four approach 1/4.",
-    ],
-    draw: softmax_temperature,
-}];
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        id: "bernoulli_likelihood",
+        source: "xtask/src/figures/ch01.rs",
+        function: "bernoulli_likelihood",
+        listing: "bernoulli",
+        alt: [
+            "Zwei Liniendiagramme über θ von 0 bis 1 für 7 Erfolge in 10 \
+             Würfen: links die Likelihood L(θ), ein Buckel mit Maximum bei \
+             θ = 0,7; rechts die Log-Likelihood, eine nach unten offene \
+             Kurve mit demselben Maximum.",
+            "Two line charts over θ from 0 to 1 for 7 successes in 10 \
+             tosses: left the likelihood L(θ), a hump with its maximum at \
+             θ = 0.7; right the log-likelihood, a downward-opening curve \
+             with the same maximum.",
+        ],
+        draw: bernoulli_likelihood,
+    },
+    Figure {
+        id: "gaussian_nll",
+        source: "xtask/src/figures/ch01.rs",
+        function: "gaussian_nll_contours",
+        listing: "gaussian_nll",
+        alt: [
+            "Höhenlinien der negativen Log-Likelihood über μ (waagrecht) und \
+             σ (senkrecht) für die Kelchblattlänge der 50 Setosa-Blüten; \
+             die Linien umschließen ein Kreuz bei der \
+             Maximum-Likelihood-Schätzung μ̂ ≈ 5,01, σ̂ ≈ 0,35.",
+            "Contour lines of the negative log-likelihood over μ \
+             (horizontal) and σ (vertical) for the sepal length of the 50 \
+             setosa flowers; the lines surround a cross at the maximum \
+             likelihood estimate μ̂ ≈ 5.01, σ̂ ≈ 0.35.",
+        ],
+        draw: gaussian_nll_contours,
+    },
+    Figure {
+        id: "softmax_temperature",
+        source: "xtask/src/figures/ch01.rs",
+        function: "softmax_temperature",
+        listing: "softmax_temperature",
+        alt: [
+            "Liniendiagramm: Wahrscheinlichkeiten der Softmax über der \
+             Temperatur T von 0,1 bis 10 (logarithmisch) für vier feste \
+             Logits; bei kleinem T erhält der größte Logit fast alles, bei \
+             großem T nähern sich alle vier Werte 1/4.",
+            "Line chart: softmax probabilities over the temperature T from \
+             0.1 to 10 (logarithmic) for four fixed logits; at small T the \
+             largest logit takes almost everything, at large T all four \
+             approach 1/4.",
+        ],
+        draw: softmax_temperature,
+    },
+    Figure {
+        id: "cross_entropy_loss",
+        source: "xtask/src/figures/ch01.rs",
+        function: "cross_entropy_loss",
+        listing: "cross_entropy_logits",
+        alt: [
+            "Liniendiagramm des Verlusts −log q über der Wahrscheinlichkeit \
+             q der wahren Klasse von 0 bis 1: sehr groß nahe q = 0, 0,69 \
+             bei q = 0,5 und 0 bei q = 1.",
+            "Line chart of the loss −log q over the probability q of the \
+             true class from 0 to 1: very large near q = 0, 0.69 at \
+             q = 0.5 and 0 at q = 1.",
+        ],
+        draw: cross_entropy_loss,
+    },
+    Figure {
+        id: "regression_training",
+        source: "xtask/src/figures/ch01.rs",
+        function: "regression_training",
+        listing: "gradient_descent",
+        alt: [
+            "Liniendiagramm: das Ziel J der Softmax-Regression auf den \
+             Iris-Daten fällt von log 3 ≈ 1,10 bei Epoche 0 auf etwa 0,209 \
+             und erreicht nach einigen hundert Epochen die gestrichelte \
+             Linie des Werts von smartcore.",
+            "Line chart: the objective J of softmax regression on the iris \
+             data falls from log 3 ≈ 1.10 at epoch 0 to about 0.209 and \
+             reaches the dashed line of smartcore's value after a few \
+             hundred epochs.",
+        ],
+        draw: regression_training,
+    },
+];
 
 /// The logits of the softmax figures.
 pub const LOGITS: [f64; 4] = [2.0, 1.0, 0.5, -1.0];
@@ -34,7 +110,7 @@ pub const LOGITS: [f64; 4] = [2.0, 1.0, 0.5, -1.0];
 /// Subscript digits for legend labels such as p₁.
 const SUBSCRIPTS: [char; 4] = ['₁', '₂', '₃', '₄'];
 
-/// Softmax of fixed logits as a function of the temperature, formula (1.2).
+/// Softmax of fixed logits as a function of the temperature, formula (1.16).
 fn softmax_temperature(lang: Lang) -> Result<String> {
     let z = DVector::from_row_slice(&LOGITS);
     // 241 temperatures, evenly spaced in log T from 0.1 to 10.
@@ -84,7 +160,7 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
                     )
                 });
         }
-        // T = 1 is the plain softmax (1.1).
+        // T = 1 is the plain softmax (1.15).
         chart
             .draw_series(LineSeries::new(
                 [(1.0, 0.0), (1.0, 1.0)],
@@ -101,6 +177,362 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         Ok(())
     })
+}
+
+/// The Bernoulli example of the book: 7 successes in 10 tosses.
+const FLIPS: [bool; 10] = [
+    true, false, true, true, false, true, true, true, false, true,
+];
+
+/// Likelihood (1.1) and log-likelihood (1.4) of the Bernoulli example over
+/// θ, side by side, with the estimate (1.5) marked.
+fn bernoulli_likelihood(lang: Lang) -> Result<String> {
+    let theta_hat: f64 = bernoulli_mle(&FLIPS)?;
+    let thetas: Vec<f64> = (1..400).map(|k| f64::from(k) / 400.0).collect();
+    let log_l = thetas
+        .iter()
+        .map(|&t| bernoulli_log_likelihood(t, &FLIPS))
+        .collect::<Result<Vec<_>, _>>()?;
+    let best = bernoulli_log_likelihood(theta_hat, &FLIPS)?;
+    render(SIZE, |root| {
+        let (left, right) = root.split_horizontally(SIZE.0 / 2);
+        let panels = [
+            (left, "L(θ) · 10³", true, 0.0..0.0025),
+            (right, "log L(θ)", false, -14.0..-5.0),
+        ];
+        for (area, label, exp, y_range) in panels {
+            let mut chart = ChartBuilder::on(&area)
+                .margin(14)
+                .x_label_area_size(44)
+                .y_label_area_size(64)
+                .build_cartesian_2d(0.0..1.0, y_range.clone())
+                .map_err(plot_err)?;
+            chart
+                .configure_mesh()
+                .x_desc("θ")
+                .y_desc(label)
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 16))
+                .x_labels(6)
+                .y_labels(6)
+                .x_label_formatter(&|t| format_number(*t, lang))
+                .y_label_formatter(&|v| {
+                    if exp {
+                        format_number(v * 1000.0, lang)
+                    } else {
+                        format_number(*v, lang)
+                    }
+                })
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
+                .map_err(plot_err)?;
+            let value = |l: f64| if exp { l.exp() } else { l };
+            let points = thetas
+                .iter()
+                .zip(&log_l)
+                .map(|(&t, &l)| (t, value(l)))
+                .filter(|(_, v)| y_range.contains(v));
+            chart
+                .draw_series(LineSeries::new(
+                    points,
+                    PALETTE[0].stroke_width(3),
+                ))
+                .map_err(plot_err)?;
+            // The estimate θ̂ = k/N: a vertical line and a dot.
+            chart
+                .draw_series(LineSeries::new(
+                    [(theta_hat, y_range.start), (theta_hat, value(best))],
+                    BLACK.mix(0.5).stroke_width(1),
+                ))
+                .map_err(plot_err)?;
+            chart
+                .draw_series([Circle::new(
+                    (theta_hat, value(best)),
+                    5,
+                    PALETTE[1].filled(),
+                )])
+                .map_err(plot_err)?;
+            let text = format!("θ̂ = {}", format_number(theta_hat, lang));
+            chart
+                .draw_series([Text::new(
+                    text,
+                    (theta_hat - 0.3, value(best)),
+                    (FONT, 15),
+                )])
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// Contour lines of the Gaussian NLL (1.7) over (μ, σ) for the sepal
+/// length of the 50 setosa flowers, with the estimate (1.8) marked.
+fn gaussian_nll_contours(lang: Lang) -> Result<String> {
+    let (x, y) = load_iris();
+    let setosa: Vec<f64> = (0..y.len())
+        .filter(|&i| y[i] == 0)
+        .map(|i| x[(i, 0)])
+        .collect();
+    let samples = DVector::from_vec(setosa);
+    let (mu_hat, var_hat) =
+        gaussian_mle(&samples, Variance::MaximumLikelihood)?;
+    let sigma_hat = var_hat.sqrt();
+    let (min_nll, _, _) = gaussian_nll(mu_hat, sigma_hat, &samples)?;
+    let (mu_range, sigma_range) = (4.75..5.25, 0.22..0.62);
+    let (nx, ny) = (120, 100);
+    let at = |i: usize, j: usize| {
+        let mu = mu_range.start
+            + (mu_range.end - mu_range.start) * i as f64 / nx as f64;
+        let sigma = sigma_range.start
+            + (sigma_range.end - sigma_range.start) * j as f64 / ny as f64;
+        (mu, sigma)
+    };
+    let mut grid = vec![vec![0.0; ny + 1]; nx + 1];
+    for (i, column) in grid.iter_mut().enumerate() {
+        for (j, value) in column.iter_mut().enumerate() {
+            let (mu, sigma) = at(i, j);
+            *value = gaussian_nll(mu, sigma, &samples)?.0 - min_nll;
+        }
+    }
+    // Levels above the minimum, doubling: NLL − NLL(μ̂, σ̂) = 0.5, 1, 2, ...
+    let levels = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(mu_range.clone(), sigma_range.clone())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Mittelwert μ (cm)", "mean μ (cm)"))
+            .y_desc(
+                lang.pick(
+                    "Standardabweichung σ (cm)",
+                    "standard deviation σ (cm)",
+                ),
+            )
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|v| format_number(*v, lang))
+            .y_label_formatter(&|v| format_number(*v, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        for (n, &level) in levels.iter().enumerate() {
+            let color = PALETTE[0].mix(1.0 - 0.1 * n as f64);
+            let segments = contour_segments(&grid, level, &at);
+            chart
+                .draw_series(segments.into_iter().map(|(a, b)| {
+                    PathElement::new([a, b], color.stroke_width(2))
+                }))
+                .map_err(plot_err)?;
+        }
+        chart
+            .draw_series([Cross::new(
+                (mu_hat, sigma_hat),
+                7,
+                PALETTE[1].stroke_width(3),
+            )])
+            .map_err(plot_err)?;
+        let label = format!(
+            "μ̂ = {}, σ̂ = {}",
+            format_number(mu_hat, lang),
+            format_number(sigma_hat, lang)
+        );
+        chart
+            .draw_series([Text::new(
+                label,
+                (mu_hat + 0.015, sigma_hat - 0.02),
+                (FONT, 15),
+            )])
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// The segments where a grid of values crosses `level` (marching squares:
+/// in every cell, linear interpolation along the edges whose ends lie on
+/// different sides of the level).
+fn contour_segments(
+    grid: &[Vec<f64>],
+    level: f64,
+    at: &dyn Fn(usize, usize) -> (f64, f64),
+) -> Vec<((f64, f64), (f64, f64))> {
+    let mut segments = Vec::new();
+    for i in 0..grid.len() - 1 {
+        for j in 0..grid[0].len() - 1 {
+            // The cell's corners in order around it.
+            let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            let mut crossings = Vec::new();
+            for e in 0..4 {
+                let (a, b) = (corners[e], corners[(e + 1) % 4]);
+                let (va, vb) = (grid[a.0][a.1], grid[b.0][b.1]);
+                if (va < level) != (vb < level) {
+                    let t = (level - va) / (vb - va);
+                    let (pa, pb) = (at(a.0, a.1), at(b.0, b.1));
+                    crossings.push((
+                        pa.0 + t * (pb.0 - pa.0),
+                        pa.1 + t * (pb.1 - pa.1),
+                    ));
+                }
+            }
+            for pair in crossings.chunks_exact(2) {
+                segments.push((pair[0], pair[1]));
+            }
+        }
+    }
+    segments
+}
+
+/// The loss (1.18) of two classes whose logits give the true class
+/// probability q, over q: the curve −log q.
+fn cross_entropy_loss(lang: Lang) -> Result<String> {
+    let qs: Vec<f64> = (1..=500).map(|k| f64::from(k) / 500.0).collect();
+    let mut points = Vec::with_capacity(qs.len());
+    for &q in &qs {
+        // Logits (log q, log(1 − q)) give softmax = (q, 1 − q).
+        let z = DVector::from_row_slice(&[q.ln(), (1.0 - q).ln()]);
+        let (loss, _) = cross_entropy_with_logits(&z, 0)?;
+        points.push((q, loss));
+    }
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..1.0, 0.0..5.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick(
+                "Wahrscheinlichkeit q der wahren Klasse",
+                "probability q of the true class",
+            ))
+            .y_desc(lang.pick("Verlust −log q (nats)", "loss −log q (nats)"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|v| format_number(*v, lang))
+            .y_label_formatter(&|v| format_number(*v, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.into_iter().filter(|&(_, l)| l <= 5.0),
+                PALETTE[0].stroke_width(3),
+            ))
+            .map_err(plot_err)?;
+        for q in [0.1, 0.5, 0.9] {
+            let loss = -f64::ln(q);
+            chart
+                .draw_series([Circle::new((q, loss), 5, PALETTE[1].filled())])
+                .map_err(plot_err)?;
+            let text = format!(
+                "q = {}: {}",
+                format_number(q, lang),
+                format_number(loss, lang)
+            );
+            chart
+                .draw_series([Text::new(
+                    text,
+                    (q + 0.02, loss + 0.3),
+                    (FONT, 15),
+                )])
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+/// The objective (1.22) per epoch of gradient descent (1.24) on iris, with
+/// smartcore's objective as a dashed reference line.
+fn regression_training(lang: Lang) -> Result<String> {
+    let c = compare_with_smartcore(&GradientDescent::default())?;
+    let reference = c.objective.1;
+    let last = c.history.len() as f64;
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(
+                (1.0..last)
+                    .log_scale()
+                    .with_key_points(vec![1.0, 10.0, 100.0, 1000.0]),
+                0.0..1.2,
+            )
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Epoche + 1", "epoch + 1"))
+            .y_desc(lang.pick("Ziel J (nats)", "objective J (nats)"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format_number(*v, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        let points = c
+            .history
+            .iter()
+            .enumerate()
+            .map(|(e, &j)| (e as f64 + 1.0, j));
+        chart
+            .draw_series(LineSeries::new(points, PALETTE[0].stroke_width(3)))
+            .map_err(plot_err)?
+            .label(lang.pick(
+                "Gradientenabstieg (Listing)",
+                "gradient descent (listing)",
+            ))
+            .legend(|(x, y)| {
+                PathElement::new(
+                    [(x, y), (x + 20, y)],
+                    PALETTE[0].stroke_width(3),
+                )
+            });
+        // A dashed line: short segments of the reference value.
+        let dashes = (0..40).map(|k| {
+            let a = 10f64.powf(f64::from(k) * last.log10() / 40.0);
+            let b = 10f64.powf((f64::from(k) + 0.5) * last.log10() / 40.0);
+            PathElement::new(
+                [(a, reference), (b, reference)],
+                PALETTE[1].stroke_width(2),
+            )
+        });
+        chart
+            .draw_series(dashes)
+            .map_err(plot_err)?
+            .label(format!(
+                "smartcore LogisticRegression: J = {}",
+                format_number_digits(reference, 4, lang)
+            ))
+            .legend(|(x, y)| {
+                PathElement::new(
+                    [(x, y), (x + 20, y)],
+                    PALETTE[1].stroke_width(2),
+                )
+            });
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// A number with `digits` decimals in the page's language.
+fn format_number_digits(x: f64, digits: usize, lang: Lang) -> String {
+    let text = format!("{x:.digits$}");
+    match lang {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
 
 /// A number as the page's language writes it: `0,5` in German, `0.5` in
