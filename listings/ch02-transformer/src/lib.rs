@@ -1,0 +1,13 @@
+//! Listings of chapter 2, „Transformer-Architektur“ / "Transformer
+//! architecture".
+//!
+//! One module per formula family, forward and backward. The conventions
+//! are those of the `notation` crate: a token is a row, a linear layer is
+//! `y = x W + b` with `W` of shape `(d_in, d_out)`, `Q = X W_Q`.
+
+pub mod attention;
+pub mod linear;
+pub mod random;
+mod shape;
+
+pub use notation::{Error, Real};
