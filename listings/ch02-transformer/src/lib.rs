@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod linear;
+pub mod mask;
 pub mod random;
 mod shape;
 
