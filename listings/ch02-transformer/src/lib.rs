@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod linear;
 pub mod mask;
+pub mod multihead;
 pub mod random;
 mod shape;
 

@@ -69,3 +69,29 @@ pub fn max_abs_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
 }
+
+/// A linear layer written as `{"w": rows, "b": list}` (book convention).
+pub fn linear(v: &Value) -> ch02_transformer::linear::Linear<f64> {
+    ch02_transformer::linear::Linear::new(matrix(&v["w"]), vector(&v["b"]))
+        .unwrap()
+}
+
+/// Multi-head attention written as `{"w_q": .., "w_k": .., ...}`.
+pub fn mha(
+    v: &Value,
+    n_heads: usize,
+) -> ch02_transformer::multihead::MultiHeadAttention<f64> {
+    ch02_transformer::multihead::MultiHeadAttention::new(
+        n_heads,
+        linear(&v["w_q"]),
+        linear(&v["w_k"]),
+        linear(&v["w_v"]),
+        linear(&v["w_o"]),
+    )
+    .unwrap()
+}
+
+/// An optional matrix (JSON `null` is none).
+pub fn optional_matrix(v: &Value) -> Option<DMatrix<f64>> {
+    (!v.is_null()).then(|| matrix(v))
+}
