@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod ffn;
+pub mod layer_norm;
 pub mod linear;
 pub mod mask;
 pub mod multihead;
