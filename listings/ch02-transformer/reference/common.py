@@ -83,3 +83,38 @@ def write(script, data):
     path = pathlib.Path(script).with_suffix(".json")
     path.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {path}")
+
+
+def block_params(rng, d_model, d_ff):
+    """The parameters of one encoder block in the book's convention."""
+    w1, b1 = linear_params(rng, d_model, d_ff)
+    w2, b2 = linear_params(rng, d_ff, d_model)
+    # gamma and beta away from 1 and 0, so that a swapped gamma shows.
+    return {
+        "attention": mha_params(rng, d_model),
+        "norm1": {"gamma": 1.0 + 0.2 * rng.normal(size=d_model), "beta": 0.1 * rng.normal(size=d_model)},
+        "ffn": {"lin1": {"w": w1, "b": b1}, "lin2": {"w": w2, "b": b2}},
+        "norm2": {"gamma": 1.0 + 0.2 * rng.normal(size=d_model), "beta": 0.1 * rng.normal(size=d_model)},
+    }
+
+
+def set_norm(ln, p):
+    with torch.no_grad():
+        ln.weight.copy_(torch.tensor(p["gamma"]))
+        ln.bias.copy_(torch.tensor(p["beta"]))
+
+
+def set_encoder_layer(layer, p):
+    """Puts the book's block parameters into an nn.TransformerEncoderLayer."""
+    set_mha(layer.self_attn, p["attention"])
+    set_norm(layer.norm1, p["norm1"])
+    set_norm(layer.norm2, p["norm2"])
+    set_linear(layer.linear1, p["ffn"]["lin1"]["w"], p["ffn"]["lin1"]["b"])
+    set_linear(layer.linear2, p["ffn"]["lin2"]["w"], p["ffn"]["lin2"]["b"])
+
+
+def to_json(p):
+    """Nested parameters as JSON (arrays as rows)."""
+    if isinstance(p, dict):
+        return {k: to_json(v) for k, v in p.items()}
+    return rows(p)

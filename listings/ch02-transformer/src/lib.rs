@@ -6,6 +6,7 @@
 //! `y = x W + b` with `W` of shape `(d_in, d_out)`, `Q = X W_Q`.
 
 pub mod attention;
+pub mod block;
 pub mod ffn;
 pub mod layer_norm;
 pub mod linear;

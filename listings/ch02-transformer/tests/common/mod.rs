@@ -95,3 +95,39 @@ pub fn mha(
 pub fn optional_matrix(v: &Value) -> Option<DMatrix<f64>> {
     (!v.is_null()).then(|| matrix(v))
 }
+
+/// Layer normalization written as `{"gamma": .., "beta": ..}`, ε = 10⁻⁵.
+pub fn layer_norm(v: &Value) -> ch02_transformer::layer_norm::LayerNorm<f64> {
+    ch02_transformer::layer_norm::LayerNorm::new(
+        vector(&v["gamma"]),
+        vector(&v["beta"]),
+        ch02_transformer::layer_norm::PYTORCH_EPS,
+    )
+    .unwrap()
+}
+
+/// A ReLU feed-forward network written as `{"lin1": .., "lin2": ..}`.
+pub fn ffn(v: &Value) -> ch02_transformer::ffn::FeedForward<f64> {
+    ch02_transformer::ffn::FeedForward::new(
+        linear(&v["lin1"]),
+        linear(&v["lin2"]),
+        ch02_transformer::ffn::Activation::Relu,
+    )
+    .unwrap()
+}
+
+/// An encoder block written by `reference/common.py` (`block_params`).
+pub fn block(
+    v: &Value,
+    n_heads: usize,
+    position: ch02_transformer::block::NormPosition,
+) -> ch02_transformer::block::EncoderBlock<f64> {
+    ch02_transformer::block::EncoderBlock::new(
+        mha(&v["attention"], n_heads),
+        layer_norm(&v["norm1"]),
+        ffn(&v["ffn"]),
+        layer_norm(&v["norm2"]),
+        position,
+    )
+    .unwrap()
+}
