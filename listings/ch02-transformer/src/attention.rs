@@ -123,3 +123,88 @@ fn check_mask<T: Real>(
     }
     Ok(())
 }
+
+// ANCHOR: softmax_backward
+/// Backward pass of the row-wise softmax `P = softmax(S)`: the
+/// Jacobian-vector product, without building the Jacobian.
+///
+/// ```text
+/// ∂L/∂S_ij = P_ij (∂L/∂P_ij − Σ_k P_ik ∂L/∂P_ik)               (2.19)
+/// ```
+///
+/// # Shapes
+/// `p`, `d_p`: `(n, K)` → `(n, K)`.
+///
+/// # Book
+/// Formel (2.19) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+/// (2.19) in chapter 2, "Backward: the gradients".
+///
+/// # Errors
+/// `d_p` does not have the shape of `p`.
+pub fn softmax_rows_backward<T: Real>(
+    p: &DMatrix<T>,
+    d_p: &DMatrix<T>,
+) -> Result<DMatrix<T>, Error> {
+    shape::shape("∂L/∂P", d_p, p.shape(), "the shape of P")?;
+    // First P ⊙ ∂L/∂P; its row sums are the inner products Σ_k P_ik ∂L/∂P_ik.
+    let mut d_s = p.component_mul(d_p);
+    for (mut row, p_row) in d_s.row_iter_mut().zip(p.row_iter()) {
+        let inner = row.sum();
+        row -= p_row * inner;
+    }
+    Ok(d_s)
+}
+// ANCHOR_END: softmax_backward
+
+/// The gradients of a scalar loss with respect to `Q`, `K` and `V`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttentionGrads<T: Real> {
+    /// `∂L/∂Q`, shape `(n_q, d_k)`.
+    pub d_q: DMatrix<T>,
+    /// `∂L/∂K`, shape `(n_k, d_k)`.
+    pub d_k: DMatrix<T>,
+    /// `∂L/∂V`, shape `(n_k, d_v)`.
+    pub d_v: DMatrix<T>,
+}
+
+// ANCHOR: attention_backward
+/// Backward pass of (masked) scaled dot-product attention, from
+/// `d_out = ∂L/∂O` and the forward pass `fwd` to `∂L/∂Q`, `∂L/∂K`, `∂L/∂V`.
+///
+/// ```text
+/// ∂L/∂V = Pᵀ ∂L/∂O,   ∂L/∂P = ∂L/∂O Vᵀ,   ∂L/∂S by (2.19),
+/// ∂L/∂Q = ∂L/∂S K / √d_k,   ∂L/∂K = (∂L/∂S)ᵀ Q / √d_k           (2.20)
+/// ```
+///
+/// The mask `M` is a constant: it passes `∂L/∂S` through unchanged, and
+/// masked entries have `P_ij = 0`, so their `∂L/∂S_ij` is 0 by (2.19).
+///
+/// # Shapes
+/// As in [`attention`]; `d_out`: `(n_q, d_v)`.
+///
+/// # Book
+/// Formel (2.20) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+/// (2.20) in chapter 2, "Backward: the gradients".
+///
+/// # Errors
+/// `d_out` or `fwd` do not fit `q`, `k`, `v`.
+pub fn attention_backward<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    fwd: &Attention<T>,
+    d_out: &DMatrix<T>,
+) -> Result<AttentionGrads<T>, Error> {
+    let (n_q, n_k) = (q.nrows(), k.nrows());
+    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
+    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
+    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let p = &fwd.weights;
+    let d_v = p.transpose() * d_out;
+    let d_p = d_out * v.transpose();
+    let d_s = softmax_rows_backward(p, &d_p)?;
+    let d_q = &d_s * k * scale;
+    let d_k = d_s.transpose() * q * scale;
+    Ok(AttentionGrads { d_q, d_k, d_v })
+}
+// ANCHOR_END: attention_backward

@@ -9,9 +9,9 @@
 use nalgebra::DMatrix;
 use notation::{Error, Real};
 
-use crate::ffn::{FeedForward, FeedForwardCache};
-use crate::layer_norm::{LayerNorm, LayerNormCache};
-use crate::multihead::{MultiHeadAttention, MultiHeadCache};
+use crate::ffn::{FeedForward, FeedForwardCache, FeedForwardGrads};
+use crate::layer_norm::{LayerNorm, LayerNormCache, LayerNormGrads};
+use crate::multihead::{MultiHeadAttention, MultiHeadCache, MultiHeadGrads};
 use crate::shape;
 
 /// Where the layer normalization sits; chosen explicitly, because the
@@ -157,3 +157,92 @@ impl<T: Real> EncoderBlock<T> {
     }
 }
 // ANCHOR_END: block
+
+/// The gradients of a scalar loss with respect to the block's input and
+/// all its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncoderBlockGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_model)`.
+    pub d_x: DMatrix<T>,
+    /// The attention's parameters.
+    pub attention: MultiHeadGrads<T>,
+    /// `γ`, `β` of `LN_1`.
+    pub norm1: LayerNormGrads<T>,
+    /// The feed-forward network's parameters.
+    pub ffn: FeedForwardGrads<T>,
+    /// `γ`, `β` of `LN_2`.
+    pub norm2: LayerNormGrads<T>,
+}
+
+// ANCHOR: block_backward
+impl<T: Real> EncoderBlock<T> {
+    /// Backward pass of the block, (2.12) or (2.13), from `d_y = ∂L/∂Y`.
+    /// A residual connection `R = X + F(X)` passes the gradient on twice,
+    /// unchanged and through the sublayer:
+    ///
+    /// ```text
+    /// ∂L/∂X = ∂L/∂R + J_F(X)ᵀ ∂L/∂R                                  (2.23)
+    /// ```
+    ///
+    /// # Shapes
+    /// `d_y`: `(n, d_model)` → `d_x`: `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formel (2.23) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.23) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `d_y` does not have the shape of the output in `cache`.
+    pub fn backward(
+        &self,
+        cache: &EncoderBlockCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<EncoderBlockGrads<T>, Error> {
+        shape::shape("∂L/∂Y", d_y, cache.output.shape(), "n, d_model")?;
+        let x = &cache.x;
+        match self.norm_position {
+            NormPosition::Post => {
+                // Y = LN_2(R_2), R_2 = Z + FFN(Z).
+                let norm2 = self.norm2.backward(&cache.norm2, d_y)?;
+                let d_r2 = &norm2.d_x;
+                let ffn = self.ffn.backward(&cache.z, &cache.ffn, d_r2)?;
+                let d_z = d_r2 + &ffn.d_x;
+                // Z = LN_1(R_1), R_1 = X + MultiHead(X, X).
+                let norm1 = self.norm1.backward(&cache.norm1, &d_z)?;
+                let d_r1 = &norm1.d_x;
+                let attention =
+                    self.attention.backward(x, x, &cache.attention, d_r1)?;
+                let d_x = d_r1 + &attention.d_x_q + &attention.d_x_kv;
+                Ok(EncoderBlockGrads {
+                    d_x,
+                    attention,
+                    norm1,
+                    ffn,
+                    norm2,
+                })
+            }
+            NormPosition::Pre => {
+                // Y = Z + FFN(LN_2(Z)).
+                let w = &cache.norm2.output;
+                let ffn = self.ffn.backward(w, &cache.ffn, d_y)?;
+                let norm2 = self.norm2.backward(&cache.norm2, &ffn.d_x)?;
+                let d_z = d_y + &norm2.d_x;
+                // Z = X + MultiHead(LN_1(X)).
+                let u = &cache.norm1.output;
+                let attention =
+                    self.attention.backward(u, u, &cache.attention, &d_z)?;
+                let d_u = &attention.d_x_q + &attention.d_x_kv;
+                let norm1 = self.norm1.backward(&cache.norm1, &d_u)?;
+                let d_x = &d_z + &norm1.d_x;
+                Ok(EncoderBlockGrads {
+                    d_x,
+                    attention,
+                    norm1,
+                    ffn,
+                    norm2,
+                })
+            }
+        }
+    }
+}
+// ANCHOR_END: block_backward

@@ -158,3 +158,55 @@ impl<T: Real> FeedForward<T> {
     }
 }
 // ANCHOR_END: ffn
+
+/// The gradients of a scalar loss with respect to the input and the
+/// parameters of the feed-forward network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedForwardGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_model)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂W_1`, `∂L/∂b_1` (and `∂L/∂H W_1ᵀ` as `d_x`).
+    pub lin1: crate::linear::LinearGrads<T>,
+    /// `∂L/∂W_2`, `∂L/∂b_2` (and `∂L/∂A` as `d_x`).
+    pub lin2: crate::linear::LinearGrads<T>,
+}
+
+// ANCHOR: ffn_backward
+impl<T: Real> FeedForward<T> {
+    /// Backward pass of (2.9): two linear layers (2.18) and, between
+    /// them, the derivative of the activation, element by element.
+    ///
+    /// ```text
+    /// ∂L/∂A = ∂L/∂Y W_2ᵀ,   ∂L/∂H = ∂L/∂A ⊙ 1[H > 0],
+    /// ∂L/∂X = ∂L/∂H W_1ᵀ,   ∂L/∂W_1 = Xᵀ ∂L/∂H,   ∂L/∂W_2 = Aᵀ ∂L/∂Y   (2.22)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_model)`, `d_y`: `(n, d_model)` → `d_x`: `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formel (2.22) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.22) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `x`, `cache` or `d_y` do not fit the network.
+    pub fn backward(
+        &self,
+        x: &DMatrix<T>,
+        cache: &FeedForwardCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<FeedForwardGrads<T>, Error> {
+        let lin2 = self.lin2.backward(&cache.activated, d_y)?;
+        // The activation acts on each entry alone: its Jacobian is
+        // diagonal, and the product with it is element-wise.
+        let act_prime = cache.hidden.map(|h| self.activation.derivative(h));
+        let d_hidden = lin2.d_x.component_mul(&act_prime);
+        let lin1 = self.lin1.backward(x, &d_hidden)?;
+        Ok(FeedForwardGrads {
+            d_x: lin1.d_x.clone(),
+            lin1,
+            lin2,
+        })
+    }
+}
+// ANCHOR_END: ffn_backward

@@ -118,3 +118,66 @@ impl<T: Real> LayerNorm<T> {
     }
 }
 // ANCHOR_END: layer_norm
+
+/// The gradients of a scalar loss with respect to the input and the
+/// parameters of a layer normalization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNormGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂γ`, `d` entries.
+    pub d_gamma: DVector<T>,
+    /// `∂L/∂β`, `d` entries.
+    pub d_beta: DVector<T>,
+}
+
+// ANCHOR: layer_norm_backward
+impl<T: Real> LayerNorm<T> {
+    /// Backward pass of (2.11), token by token, from `d_y = ∂L/∂Y`.
+    ///
+    /// ```text
+    /// ∂L/∂β = Σ_tokens ∂L/∂y,   ∂L/∂γ = Σ_tokens ∂L/∂y ⊙ x̂,
+    /// g = γ ⊙ ∂L/∂y,
+    /// ∂L/∂x = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε)           (2.21)
+    /// ```
+    ///
+    /// The two means are what `μ` and `σ²` contribute: both depend on
+    /// every feature of the token.
+    ///
+    /// # Shapes
+    /// `d_y`: `(n, d)` → `d_x`: `(n, d)`, `d_gamma`, `d_beta`: `d`.
+    ///
+    /// # Book
+    /// Formel (2.21) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.21) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `d_y` does not have the shape of the forward output.
+    pub fn backward(
+        &self,
+        cache: &LayerNormCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LayerNormGrads<T>, Error> {
+        let x_hat = &cache.x_hat;
+        shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
+        let d_t = T::from_usize(x_hat.ncols()).unwrap();
+        let d_beta = d_y.row_sum().transpose();
+        let d_gamma = d_y.component_mul(x_hat).row_sum().transpose();
+        let mut d_x = d_y.clone();
+        for (i, mut row) in d_x.row_iter_mut().enumerate() {
+            row.component_mul_assign(&self.gamma.transpose());
+            let xh = x_hat.row(i);
+            let mean_g = row.sum() / d_t;
+            let mean_gx = row.dot(&xh) / d_t;
+            row.add_scalar_mut(-mean_g);
+            row -= xh * mean_gx;
+            row *= cache.inv_std[i];
+        }
+        Ok(LayerNormGrads {
+            d_x,
+            d_gamma,
+            d_beta,
+        })
+    }
+}
+// ANCHOR_END: layer_norm_backward

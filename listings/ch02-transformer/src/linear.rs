@@ -80,3 +80,52 @@ impl<T: Real> Linear<T> {
     }
 }
 // ANCHOR_END: linear
+
+/// The gradients of a scalar loss `L` with respect to a linear layer's
+/// input and parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_in)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂W`, shape `(d_in, d_out)`.
+    pub d_w: DMatrix<T>,
+    /// `∂L/∂b`, `d_out` entries.
+    pub d_b: DVector<T>,
+}
+
+// ANCHOR: linear_backward
+impl<T: Real> Linear<T> {
+    /// Backward pass of `Y = X W + 1 bᵀ`: from `d_y = ∂L/∂Y` to the
+    /// gradients with respect to `X`, `W` and `b`.
+    ///
+    /// ```text
+    /// ∂L/∂X = (∂L/∂Y) Wᵀ,   ∂L/∂W = Xᵀ (∂L/∂Y),   ∂L/∂b = (∂L/∂Y)ᵀ 1   (2.18)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_in)`, `d_y`: `(n, d_out)` → `d_x`: `(n, d_in)`, `d_w`:
+    /// `(d_in, d_out)`, `d_b`: `d_out`.
+    ///
+    /// # Book
+    /// Formel (2.18) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.18) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `x` or `d_y` do not have the shapes above.
+    pub fn backward(
+        &self,
+        x: &DMatrix<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LinearGrads<T>, Error> {
+        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
+        let out = (x.nrows(), self.d_out());
+        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
+        Ok(LinearGrads {
+            d_x: d_y * self.w.transpose(),
+            d_w: x.transpose() * d_y,
+            // b was added to every row, so its gradient sums over rows.
+            d_b: d_y.row_sum().transpose(),
+        })
+    }
+}
+// ANCHOR_END: linear_backward

@@ -7,8 +7,8 @@
 use nalgebra::DMatrix;
 use notation::{Error, Real};
 
-use crate::attention::{Attention, attention};
-use crate::linear::Linear;
+use crate::attention::{Attention, attention, attention_backward};
+use crate::linear::{Linear, LinearGrads};
 use crate::shape;
 
 /// The parameters of multi-head attention with `h = n_heads` heads of
@@ -161,3 +161,80 @@ impl<T: Real> MultiHeadAttention<T> {
     }
 }
 // ANCHOR_END: multihead
+
+/// The gradients of a scalar loss with respect to the inputs and the
+/// parameters of multi-head attention.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MultiHeadGrads<T: Real> {
+    /// `∂L/∂X_q`, shape `(n_q, d_model)`.
+    pub d_x_q: DMatrix<T>,
+    /// `∂L/∂X_kv`, shape `(n_k, d_model)`. In self-attention `X_q` and
+    /// `X_kv` are the same `X`, and `∂L/∂X = d_x_q + d_x_kv`.
+    pub d_x_kv: DMatrix<T>,
+    /// Gradients of `W_Q`, `b_Q`.
+    pub w_q: LinearGrads<T>,
+    /// Gradients of `W_K`, `b_K`.
+    pub w_k: LinearGrads<T>,
+    /// Gradients of `W_V`, `b_V`.
+    pub w_v: LinearGrads<T>,
+    /// Gradients of `W_O`, `b_O`.
+    pub w_o: LinearGrads<T>,
+}
+
+// ANCHOR: multihead_backward
+impl<T: Real> MultiHeadAttention<T> {
+    /// Backward pass of (2.7) and (2.8): through `W_O` by (2.18), split
+    /// by head, through each head's attention by (2.20), joined again,
+    /// and through `W_Q`, `W_K`, `W_V` by (2.18).
+    ///
+    /// # Shapes
+    /// `x_q`: `(n_q, d_model)`, `x_kv`: `(n_k, d_model)`, `d_out`:
+    /// `(n_q, d_model)`.
+    ///
+    /// # Book
+    /// Kapitel 2, „Rückwärts: die Gradienten“ / chapter 2, "Backward: the
+    /// gradients".
+    ///
+    /// # Errors
+    /// The arguments do not fit the forward pass `cache`.
+    pub fn backward(
+        &self,
+        x_q: &DMatrix<T>,
+        x_kv: &DMatrix<T>,
+        cache: &MultiHeadCache<T>,
+        d_out: &DMatrix<T>,
+    ) -> Result<MultiHeadGrads<T>, Error> {
+        let d_k = self.d_k();
+        let w_o = self.w_o.backward(&cache.concat, d_out)?;
+        // ∂L/∂Concat, split by columns: head i gets its d_k columns.
+        let mut d_q = DMatrix::zeros(cache.q.nrows(), cache.q.ncols());
+        let mut d_k_all = DMatrix::zeros(cache.k.nrows(), cache.k.ncols());
+        let mut d_v = DMatrix::zeros(cache.v.nrows(), cache.v.ncols());
+        for (i, head) in cache.heads.iter().enumerate() {
+            let cols = |m: &DMatrix<T>| m.columns(i * d_k, d_k).into_owned();
+            let g = attention_backward(
+                &cols(&cache.q),
+                &cols(&cache.k),
+                &cols(&cache.v),
+                head,
+                &cols(&w_o.d_x),
+            )?;
+            d_q.columns_mut(i * d_k, d_k).copy_from(&g.d_q);
+            d_k_all.columns_mut(i * d_k, d_k).copy_from(&g.d_k);
+            d_v.columns_mut(i * d_k, d_k).copy_from(&g.d_v);
+        }
+        let w_q = self.w_q.backward(x_q, &d_q)?;
+        let w_k = self.w_k.backward(x_kv, &d_k_all)?;
+        let w_v = self.w_v.backward(x_kv, &d_v)?;
+        Ok(MultiHeadGrads {
+            d_x_q: w_q.d_x.clone(),
+            // K and V both come from X_kv: their gradients add.
+            d_x_kv: &w_k.d_x + &w_v.d_x,
+            w_q,
+            w_k,
+            w_v,
+            w_o,
+        })
+    }
+}
+// ANCHOR_END: multihead_backward
