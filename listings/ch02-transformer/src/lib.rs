@@ -12,6 +12,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod mask;
 pub mod multihead;
+pub mod positional;
 pub mod random;
 mod shape;
 
