@@ -7,6 +7,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod encoder_decoder;
 pub mod ffn;
 pub mod layer_norm;
 pub mod linear;
@@ -14,6 +15,7 @@ pub mod mask;
 pub mod multihead;
 pub mod positional;
 pub mod random;
+pub mod scaling;
 mod shape;
 
 pub use notation::{Error, Real};
