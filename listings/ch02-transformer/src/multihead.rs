@@ -107,7 +107,7 @@ impl<T: Real> MultiHeadAttention<T> {
     /// ```text
     /// MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W_O          (2.7)
     /// head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)                 (2.8)
-    /// MultiHead(Π X) = Π MultiHead(X)   (self-attention, no mask)   (2.15)
+    /// MultiHead(Π X) = Π MultiHead(X)   (self-attention, no mask)   (2.14)
     /// ```
     ///
     /// # Shapes
@@ -117,9 +117,9 @@ impl<T: Real> MultiHeadAttention<T> {
     /// `(n_q, h·d_k) = (n_q, d_model)`; output `(n_q, d_model)`.
     ///
     /// # Book
-    /// Formeln (2.7), (2.8) und (2.15) in Kapitel 2,
+    /// Formeln (2.7), (2.8) und (2.14) in Kapitel 2,
     /// „Multi-Head-Attention“ und „Positionskodierung“ / formulas (2.7),
-    /// (2.8) and (2.15) in chapter 2, "Multi-head attention" and
+    /// (2.8) and (2.14) in chapter 2, "Multi-head attention" and
     /// "Positional encoding".
     ///
     /// # Errors

@@ -12,7 +12,7 @@ use notation::{Error, Real};
 /// positions `0 .. n` and `d_model` features.
 ///
 /// ```text
-/// PE(pos, 2i)     = sin(pos / 10000^(2i / d_model))                (2.14)
+/// PE(pos, 2i)     = sin(pos / 10000^(2i / d_model))                (2.15)
 /// PE(pos, 2i + 1) = cos(pos / 10000^(2i / d_model))
 /// ```
 ///
@@ -24,7 +24,7 @@ use notation::{Error, Real};
 /// `n` positions, `d_model` features → `(n, d_model)`.
 ///
 /// # Book
-/// Formel (2.14) in Kapitel 2, „Positionskodierung“ / formula (2.14) in
+/// Formel (2.15) in Kapitel 2, „Positionskodierung“ / formula (2.15) in
 /// chapter 2, "Positional encoding".
 ///
 /// # Errors

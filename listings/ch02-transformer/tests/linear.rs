@@ -15,12 +15,15 @@ fn a_product_by_hand() {
         1.0,  0.0, 2.0,
         3.0, -1.0, 0.0,
     ]);
-    let layer = Linear::new(w, DVector::from_row_slice(&[0.5, 0.0, -1.0]))
-        .unwrap();
+    let layer =
+        Linear::new(w, DVector::from_row_slice(&[0.5, 0.0, -1.0])).unwrap();
     let x = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 0.0, 0.0]);
     let y = layer.forward(&x).unwrap();
     // Exact: small integers and halves.
-    assert_eq!(y.row(0).iter().copied().collect::<Vec<_>>(), [7.5, -2.0, 1.0]);
+    assert_eq!(
+        y.row(0).iter().copied().collect::<Vec<_>>(),
+        [7.5, -2.0, 1.0]
+    );
     // A zero token gives the bias.
     assert_eq!(y.row(1).transpose(), layer.b);
 }

@@ -1,5 +1,5 @@
-//! Tests of the sinusoidal positional encoding, formula (2.14), and of
-//! the property that makes it necessary, formula (2.15): self-attention
+//! Tests of the sinusoidal positional encoding, formula (2.15), and of
+//! the property that makes it necessary, formula (2.14): self-attention
 //! without it is permutation-equivariant. Reference values from
 //! `reference/positional.py` (`reference/positional.json`).
 
@@ -102,7 +102,7 @@ fn self_attention_without_positions_is_permutation_equivariant() {
     let x = random::normal(&mut rng, n, d, 1.0);
     let perm = [3, 0, 5, 1, 4, 2];
     let y = mha.forward(&x, &x, None).unwrap().output;
-    // (2.15): MultiHead(Π X) = Π MultiHead(X). Shuffled tokens give the
+    // (2.14): MultiHead(Π X) = Π MultiHead(X). Shuffled tokens give the
     // same outputs, shuffled the same way: the order is invisible.
     let x_perm = permute(&x, &perm);
     let y_perm = mha.forward(&x_perm, &x_perm, None).unwrap().output;
