@@ -65,7 +65,7 @@ impl<T: Real> MultiHeadAttention<T> {
         w_o: Linear<T>,
     ) -> Result<Self, Error> {
         let d_model = w_q.d_in();
-        if n_heads == 0 || d_model % n_heads != 0 {
+        if n_heads == 0 || !d_model.is_multiple_of(n_heads) {
             return Err(Error::Shape {
                 what: "n_heads",
                 expected: format!("a divisor of d_model = {d_model}"),

@@ -103,6 +103,9 @@ pub const FIGURES: &[Figure] = &[
     },
 ];
 
+/// A curve of a √d_k figure: its label, what it plots, its colour.
+type Series<'a> = (&'a str, fn(&ScalingStats) -> f64, RGBColor);
+
 /// The key widths of the √d_k figures: 1, 2, 4, ..., 1024.
 fn widths() -> Vec<usize> {
     (0..=10).map(|k| 1 << k).collect()
@@ -156,7 +159,7 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
             .legend(|(x, y)| {
                 PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
             });
-        let series: [(&str, fn(&ScalingStats) -> f64, RGBColor); 2] = [
+        let series: [Series; 2] = [
             (
                 lang.pick("q · k (ohne Skalierung)", "q · k (unscaled)"),
                 |s| s.var_unscaled,
@@ -231,7 +234,7 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
             .legend(|(x, y)| {
                 PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
             });
-        let series: [(&str, fn(&ScalingStats) -> f64, RGBColor); 2] = [
+        let series: [Series; 2] = [
             (
                 lang.pick("ohne Skalierung", "unscaled"),
                 |s| s.max_weight_unscaled,
@@ -393,7 +396,8 @@ fn heat_map(
         .map_err(plot_err)?;
     let index = |v: f64| -> String {
         let k = v.floor();
-        if (v - k - 0.5).abs() < 1e-9 && (k as usize) % label_step == 0 {
+        if (v - k - 0.5).abs() < 1e-9 && (k as usize).is_multiple_of(label_step)
+        {
             format!("{}", k as usize)
         } else {
             String::new()
@@ -641,8 +645,8 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
             ))
             .map_err(plot_err)?;
         }
-        text(&format!("N ×"), (xe - 155, 380), 18)?;
-        text(&format!("× N"), (xd + 155, 320), 18)?;
+        text("N ×", (xe - 155, 380), 18)?;
+        text("× N", (xd + 155, 320), 18)?;
         text(&t("Encoder", "Encoder"), (xe - 165, 275), 16)?;
         text(&t("Decoder", "Decoder"), (xd + 165, 155), 16)?;
         // Tokens and positional encoding.

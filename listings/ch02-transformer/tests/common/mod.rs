@@ -29,7 +29,7 @@ pub fn matrix(v: &Value) -> DMatrix<f64> {
         .iter()
         .flat_map(|r| r.as_array().expect("a row").iter().map(number))
         .collect();
-    let m = if n == 0 { 0 } else { flat.len() / n };
+    let m = flat.len().checked_div(n).unwrap_or(0);
     DMatrix::from_row_slice(n, m, &flat)
 }
 
