@@ -31,7 +31,7 @@ const executable = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SEARCHES = {
   de: [
     ["Kreuzentropie", "ch01"],
-    ["erwartungstreu", "ch01"],
+    ["Münzwurf", "ch01"],
     ["Verhältnissen", "ch01"],
     ["Normierung", "ch01"],
     ["Aufmerksamkeit", "ch02"],

@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::lang::Lang;
 
 mod ch01;
+mod ch02;
 mod ch03;
 mod style;
 
@@ -37,7 +38,8 @@ impl Figure {
 }
 
 /// The figures of each chapter; a new chapter adds its module here.
-static CHAPTERS: &[&[Figure]] = &[ch01::FIGURES, ch03::FIGURES];
+static CHAPTERS: &[&[Figure]] =
+    &[ch01::FIGURES, ch02::FIGURES, ch03::FIGURES];
 
 /// Every figure of the book.
 pub fn all() -> impl Iterator<Item = &'static Figure> {

@@ -1,0 +1,210 @@
+//! Scaled dot-product attention, forward (and, further down, backward).
+//!
+//! Book: section „Skalierte Skalarprodukt-Attention“ / "Scaled dot-product
+//! attention" of chapter 2.
+
+use ch01_probability::softmax::softmax_rows;
+use nalgebra::DMatrix;
+use notation::{Error, Real};
+
+use crate::shape;
+
+/// Everything the forward pass computed; the backward pass needs `weights`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attention<T: Real> {
+    /// The scores `S = Q Kᵀ / √d_k + M`, shape `(n_q, n_k)`.
+    pub scores: DMatrix<T>,
+    /// The attention weights `P = softmax(S)` (row by row), `(n_q, n_k)`.
+    pub weights: DMatrix<T>,
+    /// The output `O = P V`, shape `(n_q, d_v)`.
+    pub output: DMatrix<T>,
+}
+
+// ANCHOR: attention
+/// Scaled dot-product attention: every query (row of `q`) takes a weighted
+/// mean of the values (rows of `v`), weighted by how well it matches each
+/// key (row of `k`).
+///
+/// ```text
+/// Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V                  (2.2)
+/// Attention(Q, K, V; M) = softmax(Q Kᵀ / √d_k + M) V          (2.4)
+/// ```
+///
+/// The softmax is taken over each row; `M` is an additive mask whose
+/// entries are `0` (attend) or `−∞` (do not attend).
+///
+/// # Shapes
+/// `q`: `(n_q, d_k)`, `k`: `(n_k, d_k)`, `v`: `(n_k, d_v)`,
+/// `mask`: `(n_q, n_k)` → output `(n_q, d_v)`, weights `(n_q, n_k)`.
+///
+/// # Book
+/// Formeln (2.2) und (2.4) in Kapitel 2, „Skalierte
+/// Skalarprodukt-Attention“ und „Masken“ / formulas (2.2) and (2.4) in
+/// chapter 2, "Scaled dot-product attention" and "Masks".
+///
+/// # Errors
+/// An empty argument; `k` without the `d_k` columns of `q`; `v` without
+/// the `n_k` rows of `k`; a mask of another shape than `(n_q, n_k)`, with a
+/// NaN or `+∞`, or with a row that is `−∞` everywhere (such a query may
+/// attend to nothing, and there is no distribution to take a mean with).
+///
+/// # Example
+/// ```
+/// use ch02_transformer::attention::attention;
+/// use nalgebra::dmatrix;
+///
+/// // One query that matches the first key far better than the second.
+/// let q = dmatrix![10.0_f64, 0.0];
+/// let k = dmatrix![10.0, 0.0; 0.0, 10.0];
+/// let v = dmatrix![1.0; 2.0];
+/// let a = attention(&q, &k, &v, None).unwrap();
+/// assert!((a.output[(0, 0)] - 1.0).abs() < 1e-12);
+/// ```
+pub fn attention<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: Option<&DMatrix<T>>,
+) -> Result<Attention<T>, Error> {
+    shape::non_empty("Q", q)?;
+    shape::non_empty("K", k)?;
+    shape::non_empty("V", v)?;
+    let d_k = q.ncols();
+    shape::cols("K", k, d_k, "d_k, the columns of Q")?;
+    shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
+    let scale = T::one() / T::from_usize(d_k).unwrap().sqrt();
+    let mut scores = q * k.transpose() * scale;
+    if let Some(m) = mask {
+        check_mask(m, (q.nrows(), k.nrows()))?;
+        scores += m;
+    }
+    // The row-wise softmax of chapter 1 subtracts each row's maximum
+    // first, so scores of any size (±750 and beyond) cannot overflow exp,
+    // and −∞ entries get weight exactly 0.
+    let weights = softmax_rows(&scores)?;
+    let output = &weights * v;
+    Ok(Attention {
+        scores,
+        weights,
+        output,
+    })
+}
+// ANCHOR_END: attention
+
+/// A mask has shape `(n_q, n_k)`, holds no NaN and no `+∞`, and leaves
+/// every query at least one key.
+fn check_mask<T: Real>(
+    m: &DMatrix<T>,
+    (n_q, n_k): (usize, usize),
+) -> Result<(), Error> {
+    shape::shape("mask M", m, (n_q, n_k), "n_q queries, n_k keys")?;
+    for (i, row) in m.row_iter().enumerate() {
+        for (j, &m_ij) in row.iter().enumerate() {
+            let value: f64 = m_ij.into();
+            if value.is_nan() || value == f64::INFINITY {
+                return Err(Error::NotFinite {
+                    what: "mask M",
+                    index: i * n_k + j,
+                    value,
+                });
+            }
+        }
+        let allowed = row.iter().any(|&m_ij| {
+            let value: f64 = m_ij.into();
+            value > f64::NEG_INFINITY
+        });
+        if !allowed {
+            return Err(Error::Shape {
+                what: "mask M",
+                expected: "at least one key > −∞ in every row".into(),
+                got: format!("row {i} masked everywhere"),
+            });
+        }
+    }
+    Ok(())
+}
+
+// ANCHOR: softmax_backward
+/// Backward pass of the row-wise softmax `P = softmax(S)`: the
+/// Jacobian-vector product, without building the Jacobian.
+///
+/// ```text
+/// ∂L/∂S_ij = P_ij (∂L/∂P_ij − Σ_k P_ik ∂L/∂P_ik)               (2.19)
+/// ```
+///
+/// # Shapes
+/// `p`, `d_p`: `(n, K)` → `(n, K)`.
+///
+/// # Book
+/// Formel (2.19) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+/// (2.19) in chapter 2, "Backward: the gradients".
+///
+/// # Errors
+/// `d_p` does not have the shape of `p`.
+pub fn softmax_rows_backward<T: Real>(
+    p: &DMatrix<T>,
+    d_p: &DMatrix<T>,
+) -> Result<DMatrix<T>, Error> {
+    shape::shape("∂L/∂P", d_p, p.shape(), "the shape of P")?;
+    // First P ⊙ ∂L/∂P; its row sums are the inner products Σ_k P_ik ∂L/∂P_ik.
+    let mut d_s = p.component_mul(d_p);
+    for (mut row, p_row) in d_s.row_iter_mut().zip(p.row_iter()) {
+        let inner = row.sum();
+        row -= p_row * inner;
+    }
+    Ok(d_s)
+}
+// ANCHOR_END: softmax_backward
+
+/// The gradients of a scalar loss with respect to `Q`, `K` and `V`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttentionGrads<T: Real> {
+    /// `∂L/∂Q`, shape `(n_q, d_k)`.
+    pub d_q: DMatrix<T>,
+    /// `∂L/∂K`, shape `(n_k, d_k)`.
+    pub d_k: DMatrix<T>,
+    /// `∂L/∂V`, shape `(n_k, d_v)`.
+    pub d_v: DMatrix<T>,
+}
+
+// ANCHOR: attention_backward
+/// Backward pass of (masked) scaled dot-product attention, from
+/// `d_out = ∂L/∂O` and the forward pass `fwd` to `∂L/∂Q`, `∂L/∂K`, `∂L/∂V`.
+///
+/// ```text
+/// ∂L/∂V = Pᵀ ∂L/∂O,   ∂L/∂P = ∂L/∂O Vᵀ,   ∂L/∂S by (2.19),
+/// ∂L/∂Q = ∂L/∂S K / √d_k,   ∂L/∂K = (∂L/∂S)ᵀ Q / √d_k           (2.20)
+/// ```
+///
+/// The mask `M` is a constant: it passes `∂L/∂S` through unchanged, and
+/// masked entries have `P_ij = 0`, so their `∂L/∂S_ij` is 0 by (2.19).
+///
+/// # Shapes
+/// As in [`attention`]; `d_out`: `(n_q, d_v)`.
+///
+/// # Book
+/// Formel (2.20) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+/// (2.20) in chapter 2, "Backward: the gradients".
+///
+/// # Errors
+/// `d_out` or `fwd` do not fit `q`, `k`, `v`.
+pub fn attention_backward<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    fwd: &Attention<T>,
+    d_out: &DMatrix<T>,
+) -> Result<AttentionGrads<T>, Error> {
+    let (n_q, n_k) = (q.nrows(), k.nrows());
+    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
+    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
+    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let p = &fwd.weights;
+    let d_v = p.transpose() * d_out;
+    let d_p = d_out * v.transpose();
+    let d_s = softmax_rows_backward(p, &d_p)?;
+    let d_q = &d_s * k * scale;
+    let d_k = d_s.transpose() * q * scale;
+    Ok(AttentionGrads { d_q, d_k, d_v })
+}
+// ANCHOR_END: attention_backward

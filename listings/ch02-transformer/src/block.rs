@@ -1,0 +1,248 @@
+//! The transformer block: multi-head self-attention and the feed-forward
+//! network, each wrapped in a residual connection and a layer
+//! normalization, either after the addition (post-LN, the original) or
+//! before the sublayer (pre-LN, most current models).
+//!
+//! Book: section „Der Transformer-Block“ / "The transformer block" of
+//! chapter 2.
+
+use nalgebra::DMatrix;
+use notation::{Error, Real};
+
+use crate::ffn::{FeedForward, FeedForwardCache, FeedForwardGrads};
+use crate::layer_norm::{LayerNorm, LayerNormCache, LayerNormGrads};
+use crate::multihead::{MultiHeadAttention, MultiHeadCache, MultiHeadGrads};
+use crate::shape;
+
+/// Where the layer normalization sits; chosen explicitly, because the
+/// source text (and Vaswani et al. 2017) and most current models differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormPosition {
+    /// `LN(x + Sublayer(x))`: the original transformer, and PyTorch's
+    /// `norm_first=False`.
+    Post,
+    /// `x + Sublayer(LN(x))`: GPT-2 and most current models, and
+    /// PyTorch's `norm_first=True`.
+    Pre,
+}
+
+/// One encoder block (with a causal mask it is also the block of a
+/// decoder-only model such as GPT).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncoderBlock<T: Real> {
+    /// Multi-head self-attention.
+    pub attention: MultiHeadAttention<T>,
+    /// The layer normalization of the attention sublayer.
+    pub norm1: LayerNorm<T>,
+    /// The position-wise feed-forward network.
+    pub ffn: FeedForward<T>,
+    /// The layer normalization of the feed-forward sublayer.
+    pub norm2: LayerNorm<T>,
+    /// Post-LN or pre-LN.
+    pub norm_position: NormPosition,
+}
+
+/// Everything the forward pass computed, kept for the backward pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncoderBlockCache<T: Real> {
+    /// The block's input `X`.
+    pub x: DMatrix<T>,
+    /// Pre-LN only: `LN_1(X)`, the input of the attention.
+    pub norm1: LayerNormCache<T>,
+    /// The attention sublayer.
+    pub attention: MultiHeadCache<T>,
+    /// Pre-LN only: `LN_2(Z)`, the input of the feed-forward network.
+    pub norm2: LayerNormCache<T>,
+    /// The feed-forward sublayer.
+    pub ffn: FeedForwardCache<T>,
+    /// `Z`, the output of the first sublayer (after its norm in post-LN).
+    pub z: DMatrix<T>,
+    /// The block's output `Y`, shape `(n, d_model)`.
+    pub output: DMatrix<T>,
+}
+
+impl<T: Real> EncoderBlock<T> {
+    /// A block from its parts.
+    ///
+    /// # Errors
+    /// The parts do not agree on `d_model`.
+    pub fn new(
+        attention: MultiHeadAttention<T>,
+        norm1: LayerNorm<T>,
+        ffn: FeedForward<T>,
+        norm2: LayerNorm<T>,
+        norm_position: NormPosition,
+    ) -> Result<Self, Error> {
+        let d = attention.d_model();
+        let meaning = "d_model of the attention";
+        shape::len("γ of LN_1", &norm1.gamma, d, meaning)?;
+        shape::len("γ of LN_2", &norm2.gamma, d, meaning)?;
+        shape::rows("W_1 of the FFN", &ffn.lin1.w, d, meaning)?;
+        Ok(EncoderBlock {
+            attention,
+            norm1,
+            ffn,
+            norm2,
+            norm_position,
+        })
+    }
+}
+
+// ANCHOR: block
+impl<T: Real> EncoderBlock<T> {
+    /// The block applied to the tokens `x`, with an optional mask for the
+    /// self-attention (padding, or causal in a decoder-only model).
+    ///
+    /// ```text
+    /// post-LN:  Z = LN_1(X + MultiHead(X)),   Y = LN_2(Z + FFN(Z))  (2.12)
+    /// pre-LN:   Z = X + MultiHead(LN_1(X)),   Y = Z + FFN(LN_2(Z))  (2.13)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_model)`, `mask`: `(n, n)` → `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formeln (2.12) und (2.13) in Kapitel 2, „Der Transformer-Block“ /
+    /// formulas (2.12) and (2.13) in chapter 2, "The transformer block".
+    ///
+    /// # Errors
+    /// Those of the parts: `x` without `d_model` columns, a mask of
+    /// another shape than `(n, n)`.
+    pub fn forward(
+        &self,
+        x: &DMatrix<T>,
+        mask: Option<&DMatrix<T>>,
+    ) -> Result<EncoderBlockCache<T>, Error> {
+        match self.norm_position {
+            NormPosition::Post => {
+                let attention = self.attention.forward(x, x, mask)?;
+                // Residual: the sublayer adds to its input, then LN.
+                let norm1 = self.norm1.forward(&(x + &attention.output))?;
+                let z = norm1.output.clone();
+                let ffn = self.ffn.forward(&z)?;
+                let norm2 = self.norm2.forward(&(&z + &ffn.output))?;
+                let output = norm2.output.clone();
+                let x = x.clone();
+                Ok(EncoderBlockCache {
+                    x,
+                    norm1,
+                    attention,
+                    norm2,
+                    ffn,
+                    z,
+                    output,
+                })
+            }
+            NormPosition::Pre => {
+                // LN first; the residual path X → Z → Y carries X itself.
+                let norm1 = self.norm1.forward(x)?;
+                let u = &norm1.output;
+                let attention = self.attention.forward(u, u, mask)?;
+                let z = x + &attention.output;
+                let norm2 = self.norm2.forward(&z)?;
+                let ffn = self.ffn.forward(&norm2.output)?;
+                let output = &z + &ffn.output;
+                let x = x.clone();
+                Ok(EncoderBlockCache {
+                    x,
+                    norm1,
+                    attention,
+                    norm2,
+                    ffn,
+                    z,
+                    output,
+                })
+            }
+        }
+    }
+}
+// ANCHOR_END: block
+
+/// The gradients of a scalar loss with respect to the block's input and
+/// all its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncoderBlockGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_model)`.
+    pub d_x: DMatrix<T>,
+    /// The attention's parameters.
+    pub attention: MultiHeadGrads<T>,
+    /// `γ`, `β` of `LN_1`.
+    pub norm1: LayerNormGrads<T>,
+    /// The feed-forward network's parameters.
+    pub ffn: FeedForwardGrads<T>,
+    /// `γ`, `β` of `LN_2`.
+    pub norm2: LayerNormGrads<T>,
+}
+
+// ANCHOR: block_backward
+impl<T: Real> EncoderBlock<T> {
+    /// Backward pass of the block, (2.12) or (2.13), from `d_y = ∂L/∂Y`.
+    /// A residual connection `R = X + F(X)` passes the gradient on twice,
+    /// unchanged and through the sublayer:
+    ///
+    /// ```text
+    /// ∂L/∂X = ∂L/∂R + J_F(X)ᵀ ∂L/∂R                                  (2.23)
+    /// ```
+    ///
+    /// # Shapes
+    /// `d_y`: `(n, d_model)` → `d_x`: `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formel (2.23) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.23) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `d_y` does not have the shape of the output in `cache`.
+    pub fn backward(
+        &self,
+        cache: &EncoderBlockCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<EncoderBlockGrads<T>, Error> {
+        shape::shape("∂L/∂Y", d_y, cache.output.shape(), "n, d_model")?;
+        let x = &cache.x;
+        match self.norm_position {
+            NormPosition::Post => {
+                // Y = LN_2(R_2), R_2 = Z + FFN(Z).
+                let norm2 = self.norm2.backward(&cache.norm2, d_y)?;
+                let d_r2 = &norm2.d_x;
+                let ffn = self.ffn.backward(&cache.z, &cache.ffn, d_r2)?;
+                let d_z = d_r2 + &ffn.d_x;
+                // Z = LN_1(R_1), R_1 = X + MultiHead(X, X).
+                let norm1 = self.norm1.backward(&cache.norm1, &d_z)?;
+                let d_r1 = &norm1.d_x;
+                let attention =
+                    self.attention.backward(x, x, &cache.attention, d_r1)?;
+                let d_x = d_r1 + &attention.d_x_q + &attention.d_x_kv;
+                Ok(EncoderBlockGrads {
+                    d_x,
+                    attention,
+                    norm1,
+                    ffn,
+                    norm2,
+                })
+            }
+            NormPosition::Pre => {
+                // Y = Z + FFN(LN_2(Z)).
+                let w = &cache.norm2.output;
+                let ffn = self.ffn.backward(w, &cache.ffn, d_y)?;
+                let norm2 = self.norm2.backward(&cache.norm2, &ffn.d_x)?;
+                let d_z = d_y + &norm2.d_x;
+                // Z = X + MultiHead(LN_1(X)).
+                let u = &cache.norm1.output;
+                let attention =
+                    self.attention.backward(u, u, &cache.attention, &d_z)?;
+                let d_u = &attention.d_x_q + &attention.d_x_kv;
+                let norm1 = self.norm1.backward(&cache.norm1, &d_u)?;
+                let d_x = &d_z + &norm1.d_x;
+                Ok(EncoderBlockGrads {
+                    d_x,
+                    attention,
+                    norm1,
+                    ffn,
+                    norm2,
+                })
+            }
+        }
+    }
+}
+// ANCHOR_END: block_backward

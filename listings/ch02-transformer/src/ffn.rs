@@ -1,0 +1,212 @@
+//! The position-wise feed-forward network: two linear layers with a
+//! nonlinearity between them, applied to every token (row) on its own.
+//!
+//! Book: section „Feed-Forward-Netzwerk“ / "Feed-forward network" of
+//! chapter 2.
+
+use nalgebra::DMatrix;
+use notation::{Error, Real};
+
+use crate::linear::Linear;
+use crate::shape;
+
+/// The nonlinearity between the two layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `max(0, x)`, as in Vaswani et al. (2017).
+    Relu,
+    /// The tanh approximation of the GELU of Hendrycks & Gimpel (2016),
+    /// as in GPT-2; PyTorch's `F.gelu(x, approximate="tanh")`.
+    GeluTanh,
+}
+
+// ANCHOR: activation
+impl Activation {
+    /// The activation of one number.
+    ///
+    /// ```text
+    /// ReLU(x) = max(0, x)
+    /// GELU(x) ≈ x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))       (2.10)
+    /// ```
+    ///
+    /// # Book
+    /// Formel (2.10) in Kapitel 2, „Feed-Forward-Netzwerk“ / formula
+    /// (2.10) in chapter 2, "Feed-forward network".
+    pub fn apply<T: Real>(self, x: T) -> T {
+        match self {
+            Activation::Relu => x.max(T::zero()),
+            Activation::GeluTanh => {
+                let (half, one) = (T::from_f64(0.5).unwrap(), T::one());
+                let u = gelu_inner(x);
+                half * x * (one + u.tanh())
+            }
+        }
+    }
+
+    /// Its derivative, for the backward pass. At the kink `x = 0` of the
+    /// ReLU we take 0, as PyTorch does.
+    pub fn derivative<T: Real>(self, x: T) -> T {
+        match self {
+            Activation::Relu => {
+                if x > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::GeluTanh => {
+                let (half, one) = (T::from_f64(0.5).unwrap(), T::one());
+                let t = gelu_inner(x).tanh();
+                let c = T::from_f64(0.044715).unwrap();
+                let three = T::from_f64(3.0).unwrap();
+                let du = sqrt_2_over_pi::<T>() * (one + three * c * x * x);
+                half * (one + t) + half * x * (one - t * t) * du
+            }
+        }
+    }
+}
+
+/// `√(2/π) · (x + 0.044715 x³)`, the argument of tanh in the GELU.
+fn gelu_inner<T: Real>(x: T) -> T {
+    let c = T::from_f64(0.044715).unwrap();
+    sqrt_2_over_pi::<T>() * (x + c * x * x * x)
+}
+
+fn sqrt_2_over_pi<T: Real>() -> T {
+    (T::two_pi().recip() * T::from_f64(4.0).unwrap()).sqrt()
+}
+// ANCHOR_END: activation
+
+/// The feed-forward network `FFN(x) = act(x W_1 + b_1) W_2 + b_2`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedForward<T: Real> {
+    /// The first layer, `W_1`: `(d_model, d_ff)`, `b_1`: `d_ff`.
+    pub lin1: Linear<T>,
+    /// The second layer, `W_2`: `(d_ff, d_model)`, `b_2`: `d_model`.
+    pub lin2: Linear<T>,
+    /// The nonlinearity between them.
+    pub activation: Activation,
+}
+
+/// Everything the forward pass computed, kept for the backward pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedForwardCache<T: Real> {
+    /// `H = X W_1 + 1 b_1ᵀ`, shape `(n, d_ff)`.
+    pub hidden: DMatrix<T>,
+    /// `A = act(H)`, shape `(n, d_ff)`.
+    pub activated: DMatrix<T>,
+    /// `Y = A W_2 + 1 b_2ᵀ`, shape `(n, d_model)`.
+    pub output: DMatrix<T>,
+}
+
+impl<T: Real> FeedForward<T> {
+    /// The network from its two layers.
+    ///
+    /// # Errors
+    /// `W_2` does not map the `d_ff` outputs of `W_1` back to `d_model`.
+    pub fn new(
+        lin1: Linear<T>,
+        lin2: Linear<T>,
+        activation: Activation,
+    ) -> Result<Self, Error> {
+        let (d_model, d_ff) = (lin1.d_in(), lin1.d_out());
+        shape::shape(
+            "W_2",
+            &lin2.w,
+            (d_ff, d_model),
+            "d_ff, d_model from W_1",
+        )?;
+        Ok(FeedForward {
+            lin1,
+            lin2,
+            activation,
+        })
+    }
+}
+
+// ANCHOR: ffn
+impl<T: Real> FeedForward<T> {
+    /// Applies the network to every token (row) of `x` independently.
+    ///
+    /// ```text
+    /// FFN(x) = max(0, x W_1 + b_1) W_2 + b_2                        (2.9)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_model)` → hidden `(n, d_ff)` → output `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formel (2.9) in Kapitel 2, „Feed-Forward-Netzwerk“ / formula (2.9)
+    /// in chapter 2, "Feed-forward network".
+    ///
+    /// # Errors
+    /// `x` is empty or does not have `d_model` columns.
+    pub fn forward(
+        &self,
+        x: &DMatrix<T>,
+    ) -> Result<FeedForwardCache<T>, Error> {
+        shape::non_empty("X", x)?;
+        shape::cols("X", x, self.lin1.d_in(), "d_model, the rows of W_1")?;
+        let hidden = self.lin1.forward(x)?;
+        let activated = hidden.map(|h| self.activation.apply(h));
+        let output = self.lin2.forward(&activated)?;
+        Ok(FeedForwardCache {
+            hidden,
+            activated,
+            output,
+        })
+    }
+}
+// ANCHOR_END: ffn
+
+/// The gradients of a scalar loss with respect to the input and the
+/// parameters of the feed-forward network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedForwardGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_model)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂W_1`, `∂L/∂b_1` (and `∂L/∂H W_1ᵀ` as `d_x`).
+    pub lin1: crate::linear::LinearGrads<T>,
+    /// `∂L/∂W_2`, `∂L/∂b_2` (and `∂L/∂A` as `d_x`).
+    pub lin2: crate::linear::LinearGrads<T>,
+}
+
+// ANCHOR: ffn_backward
+impl<T: Real> FeedForward<T> {
+    /// Backward pass of (2.9): two linear layers (2.18) and, between
+    /// them, the derivative of the activation, element by element.
+    ///
+    /// ```text
+    /// ∂L/∂A = ∂L/∂Y W_2ᵀ,   ∂L/∂H = ∂L/∂A ⊙ 1[H > 0],
+    /// ∂L/∂X = ∂L/∂H W_1ᵀ,   ∂L/∂W_1 = Xᵀ ∂L/∂H,   ∂L/∂W_2 = Aᵀ ∂L/∂Y   (2.22)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_model)`, `d_y`: `(n, d_model)` → `d_x`: `(n, d_model)`.
+    ///
+    /// # Book
+    /// Formel (2.22) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.22) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `x`, `cache` or `d_y` do not fit the network.
+    pub fn backward(
+        &self,
+        x: &DMatrix<T>,
+        cache: &FeedForwardCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<FeedForwardGrads<T>, Error> {
+        let lin2 = self.lin2.backward(&cache.activated, d_y)?;
+        // The activation acts on each entry alone: its Jacobian is
+        // diagonal, and the product with it is element-wise.
+        let act_prime = cache.hidden.map(|h| self.activation.derivative(h));
+        let d_hidden = lin2.d_x.component_mul(&act_prime);
+        let lin1 = self.lin1.backward(x, &d_hidden)?;
+        Ok(FeedForwardGrads {
+            d_x: lin1.d_x.clone(),
+            lin1,
+            lin2,
+        })
+    }
+}
+// ANCHOR_END: ffn_backward

@@ -1,0 +1,183 @@
+//! Layer normalization over the features of each token.
+//!
+//! Book: section „Residualverbindungen und Layer-Normalisierung“ /
+//! "Residual connections and layer normalization" of chapter 2.
+
+use nalgebra::{DMatrix, DVector};
+use notation::{Error, Real};
+
+use crate::shape;
+
+/// PyTorch's default `eps` of `nn.LayerNorm`. Ba et al. (2016) and
+/// Vaswani et al. (2017) do not fix a value; with this one our numbers
+/// match PyTorch's.
+pub const PYTORCH_EPS: f64 = 1e-5;
+
+/// Layer normalization with learned scale `γ` and shift `β`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNorm<T: Real> {
+    /// The scale `γ`, `d` entries (ones at initialisation).
+    pub gamma: DVector<T>,
+    /// The shift `β`, `d` entries (zeros at initialisation).
+    pub beta: DVector<T>,
+    /// The `ε > 0` added to the variance.
+    pub eps: T,
+}
+
+/// Everything the forward pass computed, kept for the backward pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNormCache<T: Real> {
+    /// The normalised tokens `x̂ = (x − μ) / √(σ² + ε)`, shape `(n, d)`.
+    pub x_hat: DMatrix<T>,
+    /// `1 / √(σ² + ε)` of every token, `n` entries.
+    pub inv_std: DVector<T>,
+    /// `γ ⊙ x̂ + β`, shape `(n, d)`.
+    pub output: DMatrix<T>,
+}
+
+impl<T: Real> LayerNorm<T> {
+    /// Layer normalization with the given `γ`, `β` and `ε`.
+    ///
+    /// # Errors
+    /// `γ` empty, `β` of another length, `ε` not a positive finite number
+    /// (with `ε = 0` a constant token would be divided by 0).
+    pub fn new(
+        gamma: DVector<T>,
+        beta: DVector<T>,
+        eps: T,
+    ) -> Result<Self, Error> {
+        if gamma.is_empty() {
+            return Err(Error::Empty { what: "γ" });
+        }
+        shape::len("β", &beta, gamma.len(), "d, the entries of γ")?;
+        if !(eps > T::zero() && eps.is_finite()) {
+            return Err(Error::Domain {
+                what: "ε",
+                requirement: "0 < ε < ∞",
+                value: eps.into(),
+            });
+        }
+        Ok(LayerNorm { gamma, beta, eps })
+    }
+
+    /// `γ = 1`, `β = 0` and PyTorch's `ε = 10⁻⁵`, as at initialisation.
+    pub fn identity(d: usize) -> Result<Self, Error> {
+        let eps = T::from_f64(PYTORCH_EPS).unwrap();
+        LayerNorm::new(DVector::repeat(d, T::one()), DVector::zeros(d), eps)
+    }
+}
+
+// ANCHOR: layer_norm
+impl<T: Real> LayerNorm<T> {
+    /// Normalises every token (row) of `x` to mean 0 and variance about 1
+    /// over its `d` features, then scales by `γ` and shifts by `β`.
+    ///
+    /// ```text
+    /// LN(x) = γ ⊙ (x − μ) / √(σ² + ε) + β,                          (2.11)
+    ///   μ = (1/d) Σ_j x_j,   σ² = (1/d) Σ_j (x_j − μ)²
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d)` → `(n, d)`; `γ`, `β`: `d` entries.
+    ///
+    /// # Book
+    /// Formel (2.11) in Kapitel 2, „Residualverbindungen und
+    /// Layer-Normalisierung“ / formula (2.11) in chapter 2, "Residual
+    /// connections and layer normalization".
+    ///
+    /// # Errors
+    /// `x` is empty or does not have `d` columns.
+    pub fn forward(&self, x: &DMatrix<T>) -> Result<LayerNormCache<T>, Error> {
+        shape::non_empty("X", x)?;
+        let d = self.gamma.len();
+        shape::cols("X", x, d, "d, the entries of γ")?;
+        let d_t = T::from_usize(d).unwrap();
+        let mut x_hat = x.clone();
+        let mut inv_std = DVector::zeros(x.nrows());
+        for (i, mut row) in x_hat.row_iter_mut().enumerate() {
+            let mu = row.sum() / d_t;
+            // Subtract the mean first, then square: the textbook shortcut
+            // E[x²] − μ² cancels catastrophically for tokens far from 0
+            // (at 10⁴ in f32 it loses every digit of a variance of 1).
+            row.add_scalar_mut(-mu);
+            let var = row.norm_squared() / d_t;
+            let r = (var + self.eps).sqrt().recip();
+            row *= r;
+            inv_std[i] = r;
+        }
+        let mut output = x_hat.clone();
+        for mut row in output.row_iter_mut() {
+            row.component_mul_assign(&self.gamma.transpose());
+            row += self.beta.transpose();
+        }
+        Ok(LayerNormCache {
+            x_hat,
+            inv_std,
+            output,
+        })
+    }
+}
+// ANCHOR_END: layer_norm
+
+/// The gradients of a scalar loss with respect to the input and the
+/// parameters of a layer normalization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNormGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂γ`, `d` entries.
+    pub d_gamma: DVector<T>,
+    /// `∂L/∂β`, `d` entries.
+    pub d_beta: DVector<T>,
+}
+
+// ANCHOR: layer_norm_backward
+impl<T: Real> LayerNorm<T> {
+    /// Backward pass of (2.11), token by token, from `d_y = ∂L/∂Y`.
+    ///
+    /// ```text
+    /// ∂L/∂β = Σ_tokens ∂L/∂y,   ∂L/∂γ = Σ_tokens ∂L/∂y ⊙ x̂,
+    /// g = γ ⊙ ∂L/∂y,
+    /// ∂L/∂x = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε)           (2.21)
+    /// ```
+    ///
+    /// The two means are what `μ` and `σ²` contribute: both depend on
+    /// every feature of the token.
+    ///
+    /// # Shapes
+    /// `d_y`: `(n, d)` → `d_x`: `(n, d)`, `d_gamma`, `d_beta`: `d`.
+    ///
+    /// # Book
+    /// Formel (2.21) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.21) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `d_y` does not have the shape of the forward output.
+    pub fn backward(
+        &self,
+        cache: &LayerNormCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LayerNormGrads<T>, Error> {
+        let x_hat = &cache.x_hat;
+        shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
+        let d_t = T::from_usize(x_hat.ncols()).unwrap();
+        let d_beta = d_y.row_sum().transpose();
+        let d_gamma = d_y.component_mul(x_hat).row_sum().transpose();
+        let mut d_x = d_y.clone();
+        for (i, mut row) in d_x.row_iter_mut().enumerate() {
+            row.component_mul_assign(&self.gamma.transpose());
+            let xh = x_hat.row(i);
+            let mean_g = row.sum() / d_t;
+            let mean_gx = row.dot(&xh) / d_t;
+            row.add_scalar_mut(-mean_g);
+            row -= xh * mean_gx;
+            row *= cache.inv_std[i];
+        }
+        Ok(LayerNormGrads {
+            d_x,
+            d_gamma,
+            d_beta,
+        })
+    }
+}
+// ANCHOR_END: layer_norm_backward

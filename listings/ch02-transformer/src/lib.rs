@@ -1,0 +1,21 @@
+//! Listings of chapter 2, „Transformer-Architektur“ / "Transformer
+//! architecture".
+//!
+//! One module per formula family, forward and backward. The conventions
+//! are those of the `notation` crate: a token is a row, a linear layer is
+//! `y = x W + b` with `W` of shape `(d_in, d_out)`, `Q = X W_Q`.
+
+pub mod attention;
+pub mod block;
+pub mod encoder_decoder;
+pub mod ffn;
+pub mod layer_norm;
+pub mod linear;
+pub mod mask;
+pub mod multihead;
+pub mod positional;
+pub mod random;
+pub mod scaling;
+mod shape;
+
+pub use notation::{Error, Real};

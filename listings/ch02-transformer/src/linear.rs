@@ -1,0 +1,131 @@
+//! The linear layer `y = x W + b`, the building block of every projection
+//! in the transformer.
+//!
+//! Book: section „Queries, Keys und Values“ / "Queries, keys and values"
+//! of chapter 2.
+
+use nalgebra::{DMatrix, DVector};
+use notation::{Error, Real};
+
+use crate::shape;
+
+/// A linear layer in the book's convention: a token is a row, `W` has
+/// shape `(d_in, d_out)`, and `Y = X W + 1 bᵀ` maps every row at once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear<T: Real> {
+    /// The weights `W`, shape `(d_in, d_out)`.
+    pub w: DMatrix<T>,
+    /// The bias `b`, `d_out` entries (zeros for a layer without bias).
+    pub b: DVector<T>,
+}
+
+impl<T: Real> Linear<T> {
+    /// A layer from `W` (shape `(d_in, d_out)`) and `b` (`d_out` entries).
+    ///
+    /// # Errors
+    /// `W` is empty, or `b` does not have `d_out` entries.
+    pub fn new(w: DMatrix<T>, b: DVector<T>) -> Result<Self, Error> {
+        shape::non_empty("W", &w)?;
+        shape::len("b", &b, w.ncols(), "d_out, the columns of W")?;
+        Ok(Linear { w, b })
+    }
+
+    /// A layer without bias (`b = 0`), as the projections `W_Q`, `W_K`,
+    /// `W_V` of Vaswani et al. (2017).
+    ///
+    /// # Errors
+    /// `W` is empty.
+    pub fn without_bias(w: DMatrix<T>) -> Result<Self, Error> {
+        let b = DVector::zeros(w.ncols());
+        Linear::new(w, b)
+    }
+
+    /// `d_in`, the number of input features.
+    pub fn d_in(&self) -> usize {
+        self.w.nrows()
+    }
+
+    /// `d_out`, the number of output features.
+    pub fn d_out(&self) -> usize {
+        self.w.ncols()
+    }
+}
+
+// ANCHOR: linear
+impl<T: Real> Linear<T> {
+    /// Applies the layer to every row of `x`.
+    ///
+    /// ```text
+    /// Y = X W + 1 bᵀ;   Q = X W_Q,  K = X W_K,  V = X W_V      (2.1)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_in)` → `(n, d_out)`.
+    ///
+    /// # Book
+    /// Formel (2.1) in Kapitel 2, „Queries, Keys und Values“ / formula
+    /// (2.1) in chapter 2, "Queries, keys and values".
+    ///
+    /// # Errors
+    /// `x` is empty or does not have `d_in` columns.
+    pub fn forward(&self, x: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
+        shape::non_empty("X", x)?;
+        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
+        let mut y = x * &self.w;
+        // Adding bᵀ to every row is the product 1 bᵀ without building it.
+        for mut row in y.row_iter_mut() {
+            row += self.b.transpose();
+        }
+        Ok(y)
+    }
+}
+// ANCHOR_END: linear
+
+/// The gradients of a scalar loss `L` with respect to a linear layer's
+/// input and parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearGrads<T: Real> {
+    /// `∂L/∂X`, shape `(n, d_in)`.
+    pub d_x: DMatrix<T>,
+    /// `∂L/∂W`, shape `(d_in, d_out)`.
+    pub d_w: DMatrix<T>,
+    /// `∂L/∂b`, `d_out` entries.
+    pub d_b: DVector<T>,
+}
+
+// ANCHOR: linear_backward
+impl<T: Real> Linear<T> {
+    /// Backward pass of `Y = X W + 1 bᵀ`: from `d_y = ∂L/∂Y` to the
+    /// gradients with respect to `X`, `W` and `b`.
+    ///
+    /// ```text
+    /// ∂L/∂X = (∂L/∂Y) Wᵀ,   ∂L/∂W = Xᵀ (∂L/∂Y),   ∂L/∂b = (∂L/∂Y)ᵀ 1   (2.18)
+    /// ```
+    ///
+    /// # Shapes
+    /// `x`: `(n, d_in)`, `d_y`: `(n, d_out)` → `d_x`: `(n, d_in)`, `d_w`:
+    /// `(d_in, d_out)`, `d_b`: `d_out`.
+    ///
+    /// # Book
+    /// Formel (2.18) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+    /// (2.18) in chapter 2, "Backward: the gradients".
+    ///
+    /// # Errors
+    /// `x` or `d_y` do not have the shapes above.
+    pub fn backward(
+        &self,
+        x: &DMatrix<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LinearGrads<T>, Error> {
+        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
+        let out = (x.nrows(), self.d_out());
+        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
+        Ok(LinearGrads {
+            d_x: d_y * self.w.transpose(),
+            d_w: x.transpose() * d_y,
+            // b was added to every row, so its gradient sums over rows.
+            d_b: d_y.row_sum().transpose(),
+        })
+    }
+}
+// ANCHOR_END: linear_backward

@@ -1,0 +1,752 @@
+//! Figures of chapter 2, „Transformer-Architektur“ / "Transformer
+//! architecture".
+
+use anyhow::{Result, anyhow};
+use ch02_transformer::encoder_decoder::{Config, Transformer};
+use ch02_transformer::positional::sinusoidal;
+use ch02_transformer::scaling::{ScalingStats, scaling_experiment};
+use nalgebra::DMatrix;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::Figure;
+use super::style::{FONT, PALETTE, SIZE, plot_err, render};
+use crate::lang::Lang;
+
+/// The figures of this chapter.
+pub const FIGURES: &[Figure] = &[
+    Figure {
+        id: "dot_product_variance",
+        source: "xtask/src/figures/ch02.rs",
+        function: "dot_product_variance",
+        listing: "dot_product_variance",
+        alt: [
+            "Doppelt logarithmisches Diagramm: gemessene Varianz des \
+             Skalarprodukts q·k für d_k von 1 bis 1024. Ohne Skalierung \
+             liegen die Punkte auf der Geraden Varianz = d_k, mit Skalierung \
+             durch Wurzel d_k bleiben sie bei 1.",
+            "Log-log chart: measured variance of the dot product q·k for d_k \
+             from 1 to 1024. Without scaling the points lie on the line \
+             variance = d_k, with scaling by the square root of d_k they \
+             stay at 1.",
+        ],
+        draw: dot_product_variance,
+    },
+    Figure {
+        id: "softmax_saturation",
+        source: "xtask/src/figures/ch02.rs",
+        function: "softmax_saturation",
+        listing: "dot_product_variance",
+        alt: [
+            "Liniendiagramm: mittleres größtes Attention-Gewicht über d_k. \
+             Ohne Skalierung steigt es gegen 1, mit Skalierung bleibt es \
+             nahezu konstant.",
+            "Line chart: mean largest attention weight over d_k. Without \
+             scaling it rises towards 1, with scaling it stays nearly \
+             constant.",
+        ],
+        draw: softmax_saturation,
+    },
+    Figure {
+        id: "transformer_diagram",
+        source: "xtask/src/figures/ch02.rs",
+        function: "transformer_diagram",
+        listing: "block",
+        alt: [
+            "Blockdiagramm des Transformers: links der Encoder aus \
+             Multi-Head-Attention, Add & Norm, Feed-Forward, Add & Norm; \
+             rechts der Decoder aus maskierter Multi-Head-Attention, Add & \
+             Norm, Multi-Head-Attention über die Encoder-Ausgabe, Add & Norm, \
+             Feed-Forward, Add & Norm; darüber Linear und Softmax. Die \
+             Layer-Normalisierung steht jeweils nach der Addition.",
+            "Block diagram of the transformer: on the left the encoder of \
+             multi-head attention, add & norm, feed-forward, add & norm; on \
+             the right the decoder of masked multi-head attention, add & \
+             norm, multi-head attention over the encoder output, add & norm, \
+             feed-forward, add & norm; above it linear and softmax. Layer \
+             normalization always comes after the addition.",
+        ],
+        draw: transformer_diagram,
+    },
+    Figure {
+        id: "positional_encoding",
+        source: "xtask/src/figures/ch02.rs",
+        function: "positional_encoding",
+        listing: "positional",
+        alt: [
+            "Heatmap der sinusförmigen Positionskodierung: 64 Positionen \
+             mal 64 Merkmale. Links wechseln die Farben schnell von Zeile \
+             zu Zeile, nach rechts immer langsamer.",
+            "Heat map of the sinusoidal positional encoding: 64 positions \
+             by 64 features. On the left the colours change quickly from \
+             row to row, towards the right ever more slowly.",
+        ],
+        draw: positional_encoding,
+    },
+    Figure {
+        id: "toy_forward",
+        source: "xtask/src/figures/ch02.rs",
+        function: "toy_forward",
+        listing: "transformer",
+        alt: [
+            "Drei Heatmaps des Spielzeugmodells: eine 3×3-Matrix der \
+             maskierten Selbstaufmerksamkeit mit Nullen über der \
+             Diagonale, eine 3×5-Matrix der Kreuzaufmerksamkeit und eine \
+             3×9-Matrix der Wahrscheinlichkeiten des nächsten Tokens.",
+            "Three heat maps of the toy model: a 3×3 matrix of masked \
+             self-attention with zeros above the diagonal, a 3×5 matrix of \
+             cross-attention, and a 3×9 matrix of next-token \
+             probabilities.",
+        ],
+        draw: toy_forward,
+    },
+];
+
+/// A curve of a √d_k figure: its label, what it plots, its colour.
+type Series<'a> = (&'a str, fn(&ScalingStats) -> f64, RGBColor);
+
+/// The key widths of the √d_k figures: 1, 2, 4, ..., 1024.
+fn widths() -> Vec<usize> {
+    (0..=10).map(|k| 1 << k).collect()
+}
+
+/// The experiment behind both √d_k figures, formula (2.3).
+fn experiment(n_keys: usize) -> Result<Vec<ScalingStats>> {
+    widths()
+        .into_iter()
+        .map(|d_k| {
+            scaling_experiment(d_k, 200, n_keys, d_k as u64)
+                .map_err(|e| anyhow!("{e}"))
+        })
+        .collect()
+}
+
+/// The measured variance of q·k over d_k, with and without scaling.
+fn dot_product_variance(lang: Lang) -> Result<String> {
+    let stats = experiment(100)?;
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d(
+                (0.8f64..1300.0).log_scale(),
+                (0.3f64..3000.0).log_scale(),
+            )
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Breite d_k der Keys", "key width d_k"))
+            .y_desc(lang.pick("Varianz von q · k", "variance of q · k"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|x| format_number(*x, lang))
+            .y_label_formatter(&|y| format_number(*y, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        // The prediction Var = d_k, dashed.
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(1.0, 1.0), (1024.0, 1024.0)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_err)?
+            .label(lang.pick("Vorhersage d_k", "prediction d_k"))
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
+            });
+        let series: [Series; 2] = [
+            (
+                lang.pick("q · k (ohne Skalierung)", "q · k (unscaled)"),
+                |s| s.var_unscaled,
+                PALETTE[1],
+            ),
+            (
+                lang.pick("q · k / √d_k", "q · k / √d_k"),
+                |s| s.var_scaled,
+                PALETTE[0],
+            ),
+        ];
+        for (label, get, color) in series {
+            let points: Vec<(f64, f64)> =
+                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
+            chart
+                .draw_series(LineSeries::new(
+                    points.clone(),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        [(x, y), (x + 20, y)],
+                        color.stroke_width(3),
+                    )
+                });
+            chart
+                .draw_series(
+                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+                )
+                .map_err(plot_err)?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+}
+
+/// The mean largest attention weight over d_k, with and without scaling.
+fn softmax_saturation(lang: Lang) -> Result<String> {
+    let n_keys = 16;
+    let stats = experiment(n_keys)?;
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0.8f64..1300.0).log_scale(), 0.0..1.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Breite d_k der Keys", "key width d_k"))
+            .y_desc(
+                lang.pick("mittleres größtes Gewicht", "mean largest weight"),
+            )
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|x| format_number(*x, lang))
+            .y_label_formatter(&|y| format_number(*y, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        let uniform = 1.0 / n_keys as f64;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.8, uniform), (1300.0, uniform)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_err)?
+            .label(lang.pick("Gleichverteilung 1/16", "uniform 1/16"))
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
+            });
+        let series: [Series; 2] = [
+            (
+                lang.pick("ohne Skalierung", "unscaled"),
+                |s| s.max_weight_unscaled,
+                PALETTE[1],
+            ),
+            (
+                lang.pick("mit 1/√d_k", "with 1/√d_k"),
+                |s| s.max_weight_scaled,
+                PALETTE[0],
+            ),
+        ];
+        for (label, get, color) in series {
+            let points: Vec<(f64, f64)> =
+                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
+            chart
+                .draw_series(LineSeries::new(
+                    points.clone(),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        [(x, y), (x + 20, y)],
+                        color.stroke_width(3),
+                    )
+                });
+            chart
+                .draw_series(
+                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+                )
+                .map_err(plot_err)?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+}
+
+/// Draws the legend of a chart in the book's style.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(plot_err)?;
+    Ok(())
+}
+
+/// The sinusoidal positional encodings as a heat map, formula (2.14).
+fn positional_encoding(lang: Lang) -> Result<String> {
+    let (n, d) = (64, 64);
+    let pe: DMatrix<f64> = sinusoidal(n, d).map_err(|e| anyhow!("{e}"))?;
+    render((720, 560), |root| {
+        let (plot, bar) = root.split_horizontally(640);
+        heat_map(
+            &plot,
+            &pe,
+            (-1.0, 1.0),
+            diverging,
+            lang.pick("Merkmal j", "feature j"),
+            lang.pick("Position pos", "position pos"),
+            None,
+            8,
+        )?;
+        color_bar(&bar, (-1.0, 1.0), diverging, lang)
+    })
+}
+
+/// The toy model's forward pass: masked self-attention, cross-attention
+/// and next-token probabilities, formulas (2.16) and (2.17).
+fn toy_forward(lang: Lang) -> Result<String> {
+    let config = Config {
+        src_vocab: 10,
+        tgt_vocab: 9,
+        d_model: 8,
+        n_heads: 2,
+        d_ff: 16,
+        n_layers: 2,
+    };
+    let model =
+        Transformer::random(&config, 2017).map_err(|e| anyhow!("{e}"))?;
+    let out = model
+        .forward(&[3, 1, 4, 1, 5], &[0, 2, 6])
+        .map_err(|e| anyhow!("{e}"))?;
+    let first = out.decoder.first().ok_or_else(|| anyhow!("no decoder"))?;
+    let mean = |heads: &[ch02_transformer::attention::Attention<f64>]| {
+        let mut m = heads[0].weights.clone();
+        for h in &heads[1..] {
+            m += &h.weights;
+        }
+        m / heads.len() as f64
+    };
+    let self_attn = mean(&first.self_attention.heads);
+    let cross = mean(&first.cross_attention.heads);
+    render((720, 300), |root| {
+        let panels = root.split_by_breakpoints([200, 400], [] as [u32; 0]);
+        let (target, source, token) = (
+            lang.pick("Zieltoken t", "target token t"),
+            lang.pick("Quelltoken", "source token"),
+            lang.pick("nächstes Token", "next token"),
+        );
+        heat_map(
+            &panels[0],
+            &self_attn,
+            (0.0, 1.0),
+            sequential,
+            lang.pick("Zieltoken", "target token"),
+            target,
+            Some(lang),
+            1,
+        )?;
+        heat_map(
+            &panels[1],
+            &cross,
+            (0.0, 1.0),
+            sequential,
+            source,
+            target,
+            Some(lang),
+            1,
+        )?;
+        heat_map(
+            &panels[2],
+            &out.probabilities,
+            (0.0, 1.0),
+            sequential,
+            token,
+            target,
+            Some(lang),
+            1,
+        )
+    })
+}
+
+/// A heat map of `m` (row 0 at the top) with values mapped by `color`
+/// from the range `(lo, hi)`; with `numbers`, each cell shows its value.
+#[allow(clippy::too_many_arguments)]
+fn heat_map(
+    area: &DrawingArea<SVGBackend, Shift>,
+    m: &DMatrix<f64>,
+    (lo, hi): (f64, f64),
+    color: fn(f64) -> RGBColor,
+    x_desc: &str,
+    y_desc: &str,
+    numbers: Option<Lang>,
+    label_step: usize,
+) -> Result<()> {
+    let (rows, cols) = (m.nrows() as f64, m.ncols() as f64);
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0.0..cols, rows..0.0)
+        .map_err(plot_err)?;
+    let index = |v: f64| -> String {
+        let k = v.floor();
+        if (v - k - 0.5).abs() < 1e-9 && (k as usize).is_multiple_of(label_step)
+        {
+            format!("{}", k as usize)
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .x_labels(m.ncols() * 2 + 1)
+        .y_labels(m.nrows() * 2 + 1)
+        .x_label_formatter(&|v| index(*v))
+        .y_label_formatter(&|v| index(*v))
+        .draw()
+        .map_err(plot_err)?;
+    let cells =
+        (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| (i, j)));
+    chart
+        .draw_series(cells.map(|(i, j)| {
+            let t = ((m[(i, j)] - lo) / (hi - lo)).clamp(0.0, 1.0);
+            let (x, y) = (j as f64, i as f64);
+            Rectangle::new([(x, y), (x + 1.0, y + 1.0)], color(t).filled())
+        }))
+        .map_err(plot_err)?;
+    if let Some(lang) = numbers {
+        let style = TextStyle::from((FONT, 12))
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        for i in 0..m.nrows() {
+            for j in 0..m.ncols() {
+                let v = m[(i, j)];
+                let ink = if v > 0.6 { WHITE } else { BLACK };
+                let text = format!("{v:.2}");
+                let text = match lang {
+                    Lang::De => text.replace('.', ","),
+                    Lang::En => text,
+                };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        text,
+                        (j as f64 + 0.5, i as f64 + 0.5),
+                        style.color(&ink),
+                    )))
+                    .map_err(plot_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A vertical colour bar for the range `(lo, hi)`.
+fn color_bar(
+    area: &DrawingArea<SVGBackend, Shift>,
+    (lo, hi): (f64, f64),
+    color: fn(f64) -> RGBColor,
+    lang: Lang,
+) -> Result<()> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(10)
+        .margin_bottom(50)
+        .margin_right(8)
+        .y_label_area_size(36)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .label_style((FONT, 13))
+        .y_label_formatter(&|v| format_number(*v, lang))
+        .draw()
+        .map_err(plot_err)?;
+    let steps = 100;
+    chart
+        .draw_series((0..steps).map(|k| {
+            let a = lo + (hi - lo) * k as f64 / steps as f64;
+            let b = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
+            let t = (k as f64 + 0.5) / steps as f64;
+            Rectangle::new([(0.0, a), (1.0, b)], color(t).filled())
+        }))
+        .map_err(plot_err)?;
+    Ok(())
+}
+
+/// Blue (0) – white (0.5) – vermillion (1).
+fn diverging(t: f64) -> RGBColor {
+    let (blue, red) = (PALETTE[0], PALETTE[1]);
+    if t < 0.5 {
+        mix(blue, RGBColor(255, 255, 255), t * 2.0)
+    } else {
+        mix(RGBColor(255, 255, 255), red, (t - 0.5) * 2.0)
+    }
+}
+
+/// White (0) – blue (1).
+fn sequential(t: f64) -> RGBColor {
+    mix(RGBColor(255, 255, 255), RGBColor(8, 48, 107), t)
+}
+
+fn mix(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
+    let f = |x: u8, y: u8| {
+        (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8
+    };
+    RGBColor(f(a.0, b.0), f(a.1, b.1), f(a.2, b.2))
+}
+
+/// A number as the page's language writes it: `0,5` in German, `0.5` in
+/// English, without trailing zeros.
+fn format_number(x: f64, lang: Lang) -> String {
+    let text = format!("{:.2}", x);
+    let text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    let text = if text == "-0" { "0".to_string() } else { text };
+    match lang {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// One box of the architecture diagram.
+struct Box2 {
+    label: String,
+    /// Centre x, top y, width, height (pixels).
+    x: i32,
+    y: i32,
+    w: i32,
+    h: i32,
+    fill: RGBColor,
+}
+
+impl Box2 {
+    fn top(&self) -> (i32, i32) {
+        (self.x, self.y)
+    }
+    fn bottom(&self) -> (i32, i32) {
+        (self.x, self.y + self.h)
+    }
+    /// The middle of the left (`side < 0`) or right (`side > 0`) edge.
+    fn side_mid(&self, side: i32) -> (i32, i32) {
+        (self.x + side.signum() * self.w / 2, self.y + self.h / 2)
+    }
+}
+
+/// The architecture of Vaswani et al. (2017) with post-LN, drawn from
+/// boxes and arrows (the structure of the listings `block`,
+/// `decoder_block` and `transformer`).
+fn transformer_diagram(lang: Lang) -> Result<String> {
+    let t = |de: &str, en: &str| lang.pick(de, en).to_string();
+    let attn = mix(PALETTE[4], RGBColor(255, 255, 255), 0.55);
+    let norm = mix(PALETTE[2], RGBColor(255, 255, 255), 0.6);
+    let ffn = mix(PALETTE[5], RGBColor(255, 255, 255), 0.5);
+    let emb = mix(PALETTE[3], RGBColor(255, 255, 255), 0.55);
+    let out = mix(PALETTE[0], RGBColor(255, 255, 255), 0.6);
+    let (w, h) = (200, 30);
+    let mk = |label: String, x: i32, y: i32, fill: RGBColor| Box2 {
+        label,
+        x,
+        y,
+        w,
+        h,
+        fill,
+    };
+    let (xe, xd) = (210, 520);
+    // Encoder, from the bottom up.
+    let e_emb = mk(t("Eingabe-Einbettung", "Input embedding"), xe, 590, emb);
+    let e_mha = mk(
+        t("Multi-Head-Attention", "Multi-head attention"),
+        xe,
+        450,
+        attn,
+    );
+    let e_an1 = mk(t("Add & Norm", "Add & Norm"), xe, 400, norm);
+    let e_ffn = mk(t("Feed-Forward", "Feed forward"), xe, 330, ffn);
+    let e_an2 = mk(t("Add & Norm", "Add & Norm"), xe, 280, norm);
+    // Decoder, from the bottom up.
+    let d_emb = mk(t("Ausgabe-Einbettung", "Output embedding"), xd, 590, emb);
+    let d_mha = mk(
+        t(
+            "Maskierte Multi-Head-Attention",
+            "Masked multi-head attention",
+        ),
+        xd,
+        450,
+        attn,
+    );
+    let d_an1 = mk(t("Add & Norm", "Add & Norm"), xd, 400, norm);
+    let d_cross = mk(
+        t("Multi-Head-Attention", "Multi-head attention"),
+        xd,
+        330,
+        attn,
+    );
+    let d_an2 = mk(t("Add & Norm", "Add & Norm"), xd, 280, norm);
+    let d_ffn = mk(t("Feed-Forward", "Feed forward"), xd, 210, ffn);
+    let d_an3 = mk(t("Add & Norm", "Add & Norm"), xd, 160, norm);
+    let lin = mk(t("Linear", "Linear"), xd, 100, out);
+    let soft = mk(t("Softmax", "Softmax"), xd, 55, out);
+
+    render((720, 700), |root| {
+        let text = |s: &str, (x, y): (i32, i32), size: i32| -> Result<()> {
+            let style = TextStyle::from((FONT, size as f64))
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw(&Text::new(s.to_string(), (x, y), style))
+                .map_err(plot_err)
+        };
+        let arrow = |points: Vec<(i32, i32)>| -> Result<()> {
+            root.draw(&PathElement::new(points.clone(), BLACK.stroke_width(2)))
+                .map_err(plot_err)?;
+            // The head points along the last segment.
+            let (a, b) = (points[points.len() - 2], points[points.len() - 1]);
+            let (dx, dy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
+            let (px, py) = (-dy, dx);
+            let head = vec![
+                b,
+                (b.0 - 8 * dx + 5 * px, b.1 - 8 * dy + 5 * py),
+                (b.0 - 8 * dx - 5 * px, b.1 - 8 * dy - 5 * py),
+            ];
+            root.draw(&Polygon::new(head, BLACK.filled()))
+                .map_err(plot_err)
+        };
+        let draw_box = |b: &Box2| -> Result<()> {
+            let (x0, y0) = (b.x - b.w / 2, b.y);
+            let (x1, y1) = (b.x + b.w / 2, b.y + b.h);
+            root.draw(&Rectangle::new([(x0, y0), (x1, y1)], b.fill.filled()))
+                .map_err(plot_err)?;
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x1, y1)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+            text(&b.label, (b.x, b.y + b.h / 2), 14)
+        };
+        // The two stacks, each repeated N times.
+        for (x, top, bottom) in [(xe, 262, 500), (xd, 142, 500)] {
+            root.draw(&Rectangle::new(
+                [(x - 125, top), (x + 125, bottom)],
+                RGBColor(240, 240, 240).filled(),
+            ))
+            .map_err(plot_err)?;
+            root.draw(&Rectangle::new(
+                [(x - 125, top), (x + 125, bottom)],
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+        }
+        text("N ×", (xe - 155, 380), 18)?;
+        text("× N", (xd + 155, 320), 18)?;
+        text(&t("Encoder", "Encoder"), (xe - 165, 275), 16)?;
+        text(&t("Decoder", "Decoder"), (xd + 165, 155), 16)?;
+        // Tokens and positional encoding.
+        text(&t("Eingabe-Tokens", "Input tokens"), (xe, 672), 14)?;
+        text(
+            &t(
+                "Ausgabe-Tokens (um eins verschoben)",
+                "Output tokens (shifted right)",
+            ),
+            (xd, 672),
+            14,
+        )?;
+        for (x, e) in [(xe, &e_emb), (xd, &d_emb)] {
+            arrow(vec![(x, 660), e.bottom()])?;
+            // ⊕ with the positional encoding.
+            root.draw(&Circle::new((x, 540), 11, BLACK.stroke_width(2)))
+                .map_err(plot_err)?;
+            text("+", (x, 539), 20)?;
+            arrow(vec![e.top(), (x, 551)])?;
+            root.draw(&Circle::new((x - 62, 540), 14, BLACK.stroke_width(1)))
+                .map_err(plot_err)?;
+            // A small sine wave in the circle stands for the encoding.
+            let wave: Vec<(i32, i32)> = (0..=20)
+                .map(|k| {
+                    let u = f64::from(k) / 20.0;
+                    let y = 540.0 - 6.0 * (u * std::f64::consts::TAU).sin();
+                    (x - 72 + k, y.round() as i32)
+                })
+                .collect();
+            root.draw(&PathElement::new(wave, BLACK.stroke_width(1)))
+                .map_err(plot_err)?;
+            arrow(vec![(x - 48, 540), (x - 12, 540)])?;
+        }
+        text(&t("Positions-", "Positional"), (xe - 62 - 62, 532), 13)?;
+        text(&t("kodierung", "encoding"), (xe - 62 - 62, 548), 13)?;
+        text(&t("Positions-", "Positional"), (xd - 62 - 62, 532), 13)?;
+        text(&t("kodierung", "encoding"), (xd - 62 - 62, 548), 13)?;
+        // Inside the stacks: the sublayers and the residual connections.
+        // A residual connection: from the sublayer's input, around it on
+        // the `side` (−1 left, +1 right), into its Add & Norm.
+        let residual =
+            |from_y: i32, x: i32, side: i32, to: &Box2| -> Result<()> {
+                let edge = x + side * 112;
+                root.draw(&Circle::new((x, from_y), 3, BLACK.filled()))
+                    .map_err(plot_err)?;
+                let end = to.side_mid(side);
+                arrow(vec![(x, from_y), (edge, from_y), (edge, end.1), end])
+            };
+        for b in [&e_emb, &e_mha, &e_an1, &e_ffn, &e_an2] {
+            draw_box(b)?;
+        }
+        arrow(vec![(xe, 529), (xe, 500), e_mha.bottom()])?;
+        residual(490, xe, -1, &e_an1)?;
+        arrow(vec![e_mha.top(), e_an1.bottom()])?;
+        arrow(vec![e_an1.top(), e_ffn.bottom()])?;
+        residual(380, xe, -1, &e_an2)?;
+        arrow(vec![e_ffn.top(), e_an2.bottom()])?;
+        for b in [
+            &d_emb, &d_mha, &d_an1, &d_cross, &d_an2, &d_ffn, &d_an3, &lin,
+            &soft,
+        ] {
+            draw_box(b)?;
+        }
+        // The decoder's residual connections run on the right, so that
+        // the encoder's output can enter from the left without crossing.
+        arrow(vec![(xd, 529), (xd, 500), d_mha.bottom()])?;
+        residual(490, xd, 1, &d_an1)?;
+        arrow(vec![d_mha.top(), d_an1.bottom()])?;
+        // The queries of cross-attention come from the decoder.
+        arrow(vec![
+            d_an1.top(),
+            (xd, 386),
+            (xd + 40, 386),
+            (xd + 40, d_cross.bottom().1),
+        ])?;
+        residual(393, xd, 1, &d_an2)?;
+        arrow(vec![d_cross.top(), d_an2.bottom()])?;
+        arrow(vec![d_an2.top(), d_ffn.bottom()])?;
+        residual(260, xd, 1, &d_an3)?;
+        arrow(vec![d_ffn.top(), d_an3.bottom()])?;
+        arrow(vec![d_an3.top(), lin.bottom()])?;
+        arrow(vec![lin.top(), soft.bottom()])?;
+        arrow(vec![soft.top(), (xd, 32)])?;
+        text(
+            &t("Ausgabewahrscheinlichkeiten", "Output probabilities"),
+            (xd, 18),
+            14,
+        )?;
+        // The encoder's output H feeds keys and values of cross-attention.
+        arrow(vec![
+            e_an2.top(),
+            (xe, 240),
+            (xd - 160, 240),
+            (xd - 160, 372),
+            (xd - 40, 372),
+            (xd - 40, d_cross.bottom().1),
+        ])?;
+        text("K, V", (xd - 75, 356), 13)?;
+        text("Q", (xd + 52, 374), 13)?;
+        text("H", (xe + 14, 232), 14)?;
+        Ok(())
+    })
+}
