@@ -38,8 +38,7 @@ impl Figure {
 }
 
 /// The figures of each chapter; a new chapter adds its module here.
-static CHAPTERS: &[&[Figure]] =
-    &[ch01::FIGURES, ch02::FIGURES, ch03::FIGURES];
+static CHAPTERS: &[&[Figure]] = &[ch01::FIGURES, ch02::FIGURES, ch03::FIGURES];
 
 /// Every figure of the book.
 pub fn all() -> impl Iterator<Item = &'static Figure> {
