@@ -47,11 +47,12 @@ pub struct EncoderBlock<T: Real> {
 pub struct EncoderBlockCache<T: Real> {
     /// The block's input `X`.
     pub x: DMatrix<T>,
-    /// Pre-LN only: `LN_1(X)`, the input of the attention.
+    /// LN₁'s forward pass: of `X` (pre-LN) or of `X + MultiHead(X)`
+    /// (post-LN).
     pub norm1: LayerNormCache<T>,
     /// The attention sublayer.
     pub attention: MultiHeadCache<T>,
-    /// Pre-LN only: `LN_2(Z)`, the input of the feed-forward network.
+    /// LN₂'s forward pass: of `Z` (pre-LN) or of `Z + FFN(Z)` (post-LN).
     pub norm2: LayerNormCache<T>,
     /// The feed-forward sublayer.
     pub ffn: FeedForwardCache<T>,

@@ -288,7 +288,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     Ok(())
 }
 
-/// The sinusoidal positional encodings as a heat map, formula (2.14).
+/// The sinusoidal positional encodings as a heat map, formula (2.15).
 fn positional_encoding(lang: Lang) -> Result<String> {
     let (n, d) = (64, 64);
     let pe: DMatrix<f64> = sinusoidal(n, d).map_err(|e| anyhow!("{e}"))?;
