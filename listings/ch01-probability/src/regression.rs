@@ -34,7 +34,7 @@ impl<T: Real> SoftmaxRegression<T> {
         }
     }
 
-    /// The logits `Z = X W + 1 bᵀ`, shape `(N, K)`.
+    /// The logits `Z = X W + 1 b`, shape `(N, K)`.
     ///
     /// # Book
     /// Formel (1.21) in Kapitel 1, „Softmax-Regression“ / formula (1.21)
@@ -86,7 +86,7 @@ impl<T: Real> SoftmaxRegression<T> {
 ///
 /// ```text
 /// J(W, b) = (1/N) Σ_i −log softmax(x_i W + b)_{y_i} + (λ/2) ‖W‖²  (1.22)
-/// ∂J/∂W = (1/N) Xᵀ (P − Y) + λ W,   ∂J/∂b = (1/N) (P − Y)ᵀ 1      (1.23)
+/// ∂J/∂W = (1/N) Xᵀ (P − Y) + λ W,   ∂J/∂b = (1/N) 1ᵀ (P − Y)      (1.23)
 /// ```
 ///
 /// `P` holds the predicted probabilities, `Y` the one-hot classes (one
@@ -121,7 +121,7 @@ pub fn loss_and_gradient<T: Real>(
     let (nll, dz) = cross_entropy_rows(&z, y)?;
     let half = T::from_f64(0.5).expect("0.5 fits in T");
     let j = nll + half * lambda * model.w.norm_squared();
-    // Chain rule through Z = X W + 1 bᵀ.
+    // Chain rule through Z = X W + 1 b.
     let grad_w = x.transpose() * &dz + &model.w * lambda;
     let grad_b = dz.row_sum().transpose();
     Ok((j, grad_w, grad_b))
@@ -133,9 +133,9 @@ pub fn loss_and_gradient<T: Real>(
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradientDescent {
     /// Step size `η`. Default 1.0: gradient descent decreases `J` when
-    /// `η < 2/L`, where `L ≤ ½ λ_max((1/N) X̃ᵀX̃) + λ` bounds the
+    /// `η < 2/M`, where `M ≤ ½ λ_max((1/N) X̃ᵀX̃) + λ` bounds the
     /// curvature of `J` (`X̃ = [X 1]`; the softmax contributes at most
-    /// ½). For standardized iris `λ_max ≈ 2.9`, so `L ≈ 1.5` and any
+    /// ½). For standardized iris `λ_max ≈ 2.9`, so `M ≈ 1.5` and any
     /// `η < 1.3` is safe.
     pub learning_rate: f64,
     /// Number of passes over the data. Default 3000: on iris the

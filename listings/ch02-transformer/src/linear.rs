@@ -10,7 +10,7 @@ use notation::{Error, Real};
 use crate::shape;
 
 /// A linear layer in the book's convention: a token is a row, `W` has
-/// shape `(d_in, d_out)`, and `Y = X W + 1 bᵀ` maps every row at once.
+/// shape `(d_in, d_out)`, and `Y = X W + 1 b` maps every row at once.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Linear<T: Real> {
     /// The weights `W`, shape `(d_in, d_out)`.
@@ -56,7 +56,7 @@ impl<T: Real> Linear<T> {
     /// Applies the layer to every row of `x`.
     ///
     /// ```text
-    /// Y = X W + 1 bᵀ;   Q = X W_Q,  K = X W_K,  V = X W_V      (2.1)
+    /// Y = X W + 1 b;   Q = X W_Q,  K = X W_K,  V = X W_V      (2.1)
     /// ```
     ///
     /// # Shapes
@@ -72,7 +72,7 @@ impl<T: Real> Linear<T> {
         shape::non_empty("X", x)?;
         shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
         let mut y = x * &self.w;
-        // Adding bᵀ to every row is the product 1 bᵀ without building it.
+        // Adding b to every row is the product 1 b without building it.
         for mut row in y.row_iter_mut() {
             row += self.b.transpose();
         }
@@ -95,11 +95,11 @@ pub struct LinearGrads<T: Real> {
 
 // ANCHOR: linear_backward
 impl<T: Real> Linear<T> {
-    /// Backward pass of `Y = X W + 1 bᵀ`: from `d_y = ∂L/∂Y` to the
+    /// Backward pass of `Y = X W + 1 b`: from `d_y = ∂L/∂Y` to the
     /// gradients with respect to `X`, `W` and `b`.
     ///
     /// ```text
-    /// ∂L/∂X = (∂L/∂Y) Wᵀ,   ∂L/∂W = Xᵀ (∂L/∂Y),   ∂L/∂b = (∂L/∂Y)ᵀ 1   (2.18)
+    /// ∂L/∂X = (∂L/∂Y) Wᵀ,   ∂L/∂W = Xᵀ (∂L/∂Y),   ∂L/∂b = 1ᵀ (∂L/∂Y)   (2.18)
     /// ```
     ///
     /// # Shapes

@@ -6,7 +6,7 @@
 //! - A sample or a token is a **row**. A sequence of `n` tokens with `d`
 //!   features each is a matrix `X` with shape `(n, d)`.
 //! - A linear layer is `y = x W + b` with `W` of shape `(in, out)`, so that
-//!   `Y = X W + 1 bᵀ` maps every row at once; queries are `Q = X W_Q`.
+//!   `Y = X W + 1 b` maps every row at once; queries are `Q = X W_Q`.
 //! - Identifiers mirror the symbols of the book: `w_q` for `W_Q`, `d_k` for
 //!   `d_k`, `n_heads` for `h`.
 //! - Probabilities and logits are column vectors `DVector<T>` when there is
