@@ -1068,7 +1068,7 @@ fn iris_training(lang: Lang) -> Result<String> {
             // Only some of the log axis' key points get a label: the
             // others would overlap near the top.
             .y_label_formatter(&|y| {
-                let labeled = [0.1, 0.2, 0.3, 0.5, 1.0];
+                let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
                 if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
                     format_number(*y, 1, lang)
                 } else {
