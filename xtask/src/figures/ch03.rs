@@ -1,7 +1,11 @@
 //! Figures of chapter 3, „Optimierungsalgorithmen“ / "Optimization
 //! algorithms".
 
+use std::sync::OnceLock;
+
 use anyhow::Result;
+use ch01_probability::iris::{K, load_iris, standardize};
+use ch01_probability::regression::{SoftmaxRegression, loss_and_gradient};
 use ch03_optimization::adagrad::{AdaGrad, AdaGradConfig};
 use ch03_optimization::adam::{Adam, AdamConfig};
 use ch03_optimization::quadratic::Quadratic;
@@ -9,7 +13,7 @@ use ch03_optimization::rmsprop::{RmsProp, RmsPropConfig};
 use ch03_optimization::schedule::WarmupCosine;
 use ch03_optimization::sgd::{Sgd, SgdConfig};
 use ch03_optimization::{Epsilon, Optimizer};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
 use super::Figure;
@@ -66,6 +70,67 @@ pub const FIGURES: &[Figure] = &[
              the origin.",
         ],
         draw: optimizer_paths,
+    },
+    Figure {
+        id: "rosenbrock_paths",
+        source: "xtask/src/figures/ch03.rs",
+        function: "rosenbrock_paths",
+        listing: "optimizer",
+        alt: [
+            "Höhenlinien der Rosenbrock-Funktion mit ihrem gebogenen Tal und \
+             die Wege von fünf Optimierern vom Start links oben durch das \
+             Tal zum Minimum bei (1, 1).",
+            "Contour lines of the Rosenbrock function with its curved \
+             valley and the paths of five optimizers from the start at the \
+             upper left through the valley to the minimum at (1, 1).",
+        ],
+        draw: rosenbrock_paths,
+    },
+    Figure {
+        id: "optimizer_losses",
+        source: "xtask/src/figures/ch03.rs",
+        function: "optimizer_losses",
+        listing: "optimizer",
+        alt: [
+            "Zwei Liniendiagramme mit logarithmischer Achse: Verlust über \
+             den Schritten für fünf Optimierer, links auf der \
+             quadratischen Funktion, rechts auf der Rosenbrock-Funktion.",
+            "Two line charts with logarithmic axis: loss over the steps for \
+             five optimizers, on the quadratic function on the left, on the \
+             Rosenbrock function on the right.",
+        ],
+        draw: optimizer_losses,
+    },
+    Figure {
+        id: "adam_bias_correction",
+        source: "xtask/src/figures/ch03.rs",
+        function: "adam_bias_correction",
+        listing: "adam",
+        alt: [
+            "Liniendiagramm: Schrittweite von Adam geteilt durch η über 100 \
+             Schritte; mit Bias-Korrektur bleibt sie bei etwa 1, ohne \
+             Korrektur beginnt sie bei 3,2, steigt bis etwa 6,6 und fällt \
+             dann langsam.",
+            "Line chart: Adam's step size divided by η over 100 steps; with \
+             bias correction it stays at about 1, without correction it \
+             starts at 3.2, rises to about 6.6 and then falls slowly.",
+        ],
+        draw: adam_bias_correction,
+    },
+    Figure {
+        id: "iris_training",
+        source: "xtask/src/figures/ch03.rs",
+        function: "iris_training",
+        listing: "optimizer",
+        alt: [
+            "Liniendiagramm mit logarithmischer Achse: mittlere NLL der \
+             Softmax-Regression auf den Iris-Daten über 200 Epochen für \
+             fünf Optimierer.",
+            "Line chart with logarithmic axis: average NLL of the softmax \
+             regression on the iris data over 200 epochs for five \
+             optimizers.",
+        ],
+        draw: iris_training,
     },
     Figure {
         id: "warmup_schedule",
@@ -279,14 +344,14 @@ fn adaptive_step_sizes(lang: Lang) -> Result<String> {
     })
 }
 
-/// The first 60 steps of every optimizer on ½(θ₁² + 20 θ₂²), over
-/// contour lines (ellipses) of the loss.
-fn optimizer_paths(lang: Lang) -> Result<String> {
-    let q = Quadratic::diagonal(&[1.0, 20.0], &[0.0, 0.0])?;
-    let start = [-4.0, 1.5];
-    let steps = 60;
+/// An optimizer with its name in the page's language.
+type Named = (String, Box<dyn Optimizer<f64>>);
+
+/// The five methods with the learning rates of the figure on the
+/// quadratic ½(θ₁² + 20 θ₂²) (chosen by hand, stated in its caption).
+fn quadratic_optimizers(lang: Lang) -> Result<Vec<Named>> {
     let eps = Epsilon::Outside(1e-8);
-    let optimizers: Vec<(String, Box<dyn Optimizer<f64>>)> = vec![
+    Ok(vec![
         (
             lang.pick("Gradientenabstieg", "gradient descent")
                 .to_string(),
@@ -321,7 +386,16 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
                 ..AdamConfig::new(eps)
             })?),
         ),
-    ];
+    ])
+}
+
+/// The first 60 steps of every optimizer on ½(θ₁² + 20 θ₂²), over
+/// contour lines (ellipses) of the loss.
+fn optimizer_paths(lang: Lang) -> Result<String> {
+    let q = Quadratic::diagonal(&[1.0, 20.0], &[0.0, 0.0])?;
+    let start = [-4.0, 1.5];
+    let steps = 60;
+    let optimizers = quadratic_optimizers(lang)?;
     let mut paths = Vec::new();
     for (name, mut opt) in optimizers {
         let mut params = vec![row(&start)];
@@ -457,4 +531,617 @@ fn warmup_schedule(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         Ok(())
     })
+}
+
+/// The Rosenbrock function f(x, y) = (a − x)² + b (y − x²)² with a = 1,
+/// b = 100 (Rosenbrock 1960), minimum 0 at (1, 1). A test problem of the
+/// figures only, not a formula of the book.
+fn rosenbrock(p: &DMatrix<f64>) -> f64 {
+    let (x, y) = (p[0], p[1]);
+    (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+}
+
+/// ∇f = (−2 (1 − x) − 400 x (y − x²), 200 (y − x²)).
+fn rosenbrock_gradient(p: &DMatrix<f64>) -> DMatrix<f64> {
+    let (x, y) = (p[0], p[1]);
+    let r = y - x * x;
+    row(&[-2.0 * (1.0 - x) - 400.0 * x * r, 200.0 * r])
+}
+
+/// The start of every run on the Rosenbrock function.
+const ROSENBROCK_START: [f64; 2] = [-1.5, 2.0];
+
+/// The number of steps on the Rosenbrock function.
+const ROSENBROCK_STEPS: usize = 3000;
+
+/// The five methods with the learning rates for the Rosenbrock function,
+/// each the best of a few values tried by hand (stated in the captions).
+/// Gradient descent's η = 0.001 is about 2/λ_max ≈ 0.00096 of the
+/// Hessian at the start (λ_max ≈ 2092), where the valley is steepest
+/// across; larger values jump far out of the valley in the first steps.
+fn rosenbrock_optimizers(lang: Lang) -> Result<Vec<Named>> {
+    let eps = Epsilon::Outside(1e-8);
+    Ok(vec![
+        (
+            lang.pick("Gradientenabstieg", "gradient descent")
+                .to_string(),
+            Box::new(Sgd::new(SgdConfig {
+                lr: 1e-3,
+                momentum: 0.0,
+            })?),
+        ),
+        (
+            "Momentum".to_string(),
+            Box::new(Sgd::new(SgdConfig {
+                lr: 1e-3,
+                momentum: 0.9,
+            })?),
+        ),
+        (
+            "AdaGrad".to_string(),
+            Box::new(AdaGrad::new(AdaGradConfig { lr: 0.3, eps })?),
+        ),
+        (
+            "RMSProp".to_string(),
+            Box::new(RmsProp::new(RmsPropConfig {
+                lr: 3e-3,
+                gamma: 0.9,
+                eps,
+            })?),
+        ),
+        (
+            "Adam".to_string(),
+            Box::new(Adam::new(AdamConfig {
+                lr: 0.05,
+                ..AdamConfig::new(eps)
+            })?),
+        ),
+    ])
+}
+
+/// One optimizer's run: its name, the points θ_0, θ_1, … and the losses
+/// L(θ_0), L(θ_1), ….
+struct Run {
+    name: String,
+    path: Vec<(f64, f64)>,
+    losses: Vec<f64>,
+}
+
+/// Runs every optimizer `steps` steps from `start` on a loss of two
+/// parameters given by its value and gradient.
+fn run_all(
+    optimizers: Vec<Named>,
+    start: [f64; 2],
+    steps: usize,
+    loss: impl Fn(&DMatrix<f64>) -> Result<f64>,
+    gradient: impl Fn(&DMatrix<f64>) -> Result<DMatrix<f64>>,
+) -> Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for (name, mut opt) in optimizers {
+        let mut params = vec![row(&start)];
+        let mut path = vec![(start[0], start[1])];
+        let mut losses = vec![loss(&params[0])?];
+        for _ in 0..steps {
+            let g = gradient(&params[0])?;
+            opt.step(&mut params, &[g])?;
+            path.push((params[0][0], params[0][1]));
+            losses.push(loss(&params[0])?);
+        }
+        runs.push(Run { name, path, losses });
+    }
+    Ok(runs)
+}
+
+/// The runs of every optimizer on the Rosenbrock function.
+fn rosenbrock_runs(lang: Lang) -> Result<Vec<Run>> {
+    run_all(
+        rosenbrock_optimizers(lang)?,
+        ROSENBROCK_START,
+        ROSENBROCK_STEPS,
+        |p| Ok(rosenbrock(p)),
+        |p| Ok(rosenbrock_gradient(p)),
+    )
+}
+
+/// The parts of a curve inside a rectangle, as separate pieces, so that no
+/// chord joins where the curve leaves and re-enters it.
+fn pieces_inside(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    x_range: &std::ops::Range<f64>,
+    y_range: &std::ops::Range<f64>,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (x, y) in points {
+        if x_range.contains(&x) && y_range.contains(&y) {
+            current.push((x, y));
+        } else if !current.is_empty() {
+            pieces.push(std::mem::take(&mut current));
+        }
+    }
+    pieces.push(current);
+    pieces.retain(|p| p.len() > 1);
+    pieces
+}
+
+/// A path without points closer than `gap` to the last one kept (the end
+/// point is always kept): thousands of tiny steps make a large SVG and
+/// look the same.
+fn thin(path: &[(f64, f64)], gap: f64) -> Vec<(f64, f64)> {
+    let mut kept: Vec<(f64, f64)> = Vec::new();
+    for (i, &(x, y)) in path.iter().enumerate() {
+        let far = kept
+            .last()
+            .is_none_or(|&(a, b)| (x - a).hypot(y - b) >= gap);
+        if far || i + 1 == path.len() {
+            kept.push((x, y));
+        }
+    }
+    kept
+}
+
+/// The steps of the Rosenbrock paths figure: after 1000 steps the
+/// methods stand at different places in the valley.
+const ROSENBROCK_PATH_STEPS: usize = 1000;
+
+/// The paths of every optimizer over the first 1000 steps on the
+/// Rosenbrock function, over contour lines at log-spaced levels.
+fn rosenbrock_paths(lang: Lang) -> Result<String> {
+    let runs = rosenbrock_runs(lang)?;
+    let (x_range, y_range) = (-2.0..2.0, -1.0..3.0);
+
+    render((720, 480), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x_range.clone(), y_range.clone())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("x")
+            .y_desc("y")
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&|x| format_number(*x, 1, lang))
+            .y_label_formatter(&|y| format_number(*y, 1, lang))
+            .disable_mesh()
+            .draw()
+            .map_err(plot_err)?;
+        // The level set f = c is the closed curve x = 1 − √c cos φ,
+        // y = x² + (√c/10) sin φ: then (1 − x)² = c cos² φ and
+        // 100 (y − x²)² = c sin² φ. Only the φ with −2 ≤ x ≤ 2 are
+        // sampled, an upper (sin φ ≥ 0) and a lower branch.
+        for k in -2..=7 {
+            let c = 10f64.powf(f64::from(k) / 2.0);
+            let r = c.sqrt();
+            let phi_a = (3.0 / r).min(1.0).acos();
+            let phi_b = (-1.0 / r).max(-1.0).acos();
+            for sign in [1.0, -1.0] {
+                let branch = (0..=300).map(|i| {
+                    let s = f64::from(i) / 300.0;
+                    let phi = phi_a + (phi_b - phi_a) * s;
+                    let x = 1.0 - r * phi.cos();
+                    (x, x * x + sign * r / 10.0 * phi.sin())
+                });
+                for piece in pieces_inside(branch, &x_range, &y_range) {
+                    chart
+                        .draw_series(LineSeries::new(
+                            piece,
+                            BLACK.mix(0.25).stroke_width(1),
+                        ))
+                        .map_err(plot_err)?;
+                }
+            }
+        }
+        for (run, color) in runs.iter().zip(PALETTE) {
+            let shown = &run.path[..=ROSENBROCK_PATH_STEPS];
+            let path = thin(shown, 0.01);
+            let mut first = true;
+            for piece in pieces_inside(path, &x_range, &y_range) {
+                let series = chart
+                    .draw_series(LineSeries::new(piece, color.stroke_width(2)))
+                    .map_err(plot_err)?;
+                if std::mem::take(&mut first) {
+                    series.label(run.name.clone()).legend(move |(x, y)| {
+                        PathElement::new(
+                            [(x, y), (x + 20, y)],
+                            color.stroke_width(3),
+                        )
+                    });
+                }
+            }
+        }
+        // The end points on top of all paths, outlined to stand out.
+        for (run, color) in runs.iter().zip(PALETTE) {
+            let end = run.path[ROSENBROCK_PATH_STEPS];
+            chart
+                .draw_series([
+                    Circle::new(end, 6, color.filled()),
+                    Circle::new(end, 6, BLACK.stroke_width(1)),
+                ])
+                .map_err(plot_err)?;
+        }
+        let [sx, sy] = ROSENBROCK_START;
+        chart
+            .draw_series([Circle::new((sx, sy), 5, BLACK.stroke_width(2))])
+            .map_err(plot_err)?;
+        chart
+            .draw_series([Cross::new((1.0, 1.0), 7, BLACK.stroke_width(2))])
+            .map_err(plot_err)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// The loss over the steps of every optimizer, on the quadratic of
+/// `optimizer_paths` (left) and on the Rosenbrock function (right).
+fn optimizer_losses(lang: Lang) -> Result<String> {
+    let q = Quadratic::diagonal(&[1.0, 20.0], &[0.0, 0.0])?;
+    let quadratic = run_all(
+        quadratic_optimizers(lang)?,
+        [-4.0, 1.5],
+        200,
+        |p| Ok(q.loss(p)?),
+        |p| Ok(q.gradient(p)?),
+    )?;
+    let rosenbrock = rosenbrock_runs(lang)?;
+    let (y_min, y_max) = (1e-16, 1e3);
+    let panels = [
+        (
+            lang.pick("quadratisch, κ = 20", "quadratic, κ = 20"),
+            quadratic,
+        ),
+        ("Rosenbrock", rosenbrock),
+    ];
+
+    render((720, 420), |root| {
+        let areas = root.split_evenly((1, 2));
+        for (p, (area, (title, runs))) in areas.iter().zip(&panels).enumerate()
+        {
+            let steps = runs[0].losses.len() - 1;
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .caption(*title, (FONT, 17))
+                .x_label_area_size(44)
+                .y_label_area_size(if p == 0 { 64 } else { 52 })
+                .build_cartesian_2d(0..steps, (y_min..y_max).log_scale())
+                .map_err(plot_err)?;
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(lang.pick("Schritt t", "step t"))
+                .label_style((FONT, 14))
+                .axis_desc_style((FONT, 16))
+                .x_labels(5)
+                .y_label_formatter(&|y| power_of_ten(*y))
+                .light_line_style(WHITE.mix(0.0));
+            if p == 0 {
+                mesh.y_desc(lang.pick("Verlust L(θ_t)", "loss L(θ_t)"));
+            }
+            mesh.draw().map_err(plot_err)?;
+            // Every step at the start, every 5th later: the same curve
+            // with fewer points.
+            for (run, color) in runs.iter().zip(PALETTE) {
+                let points = run
+                    .losses
+                    .iter()
+                    .enumerate()
+                    .filter(|&(t, &l)| {
+                        (t < 100 || t % 5 == 0 || t == steps) && l >= y_min
+                    })
+                    .map(|(t, &l)| (t, l.min(y_max)));
+                chart
+                    .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                    .map_err(plot_err)?
+                    .label(run.name.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(
+                            [(x, y), (x + 20, y)],
+                            color.stroke_width(3),
+                        )
+                    });
+            }
+            if p == 1 {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerLeft)
+                    .label_font((FONT, 14))
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()
+                    .map_err(plot_err)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A small deterministic generator (xorshift64, Marsaglia 2003) for the
+/// noisy gradients of `adam_bias_correction`: uniform numbers in [0, 1).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The number of steps of `adam_bias_correction`.
+const BIAS_STEPS: usize = 100;
+
+/// The step sizes |θ_t − θ_{t−1}| / η of Adam with and without bias
+/// correction (3.11) on one parameter, for a constant gradient 1 and for
+/// noisy gradients 1 + u_t with u_t uniform in [−2, 2].
+fn adam_bias_correction(lang: Lang) -> Result<String> {
+    let eta = 1e-3;
+    let mut noise = XorShift(0x2545_f491_4f6c_dd1d);
+    let noisy: Vec<f64> = (0..BIAS_STEPS)
+        .map(|_| 1.0 + 4.0 * noise.next_f64() - 2.0)
+        .collect();
+    let constant = vec![1.0; BIAS_STEPS];
+    let mut curves = Vec::new();
+    for (gradients, dashed) in [(&constant, false), (&noisy, true)] {
+        for bias_correction in [true, false] {
+            let mut adam = Adam::new(AdamConfig {
+                lr: eta,
+                bias_correction,
+                ..AdamConfig::new(Epsilon::Outside(1e-8))
+            })?;
+            let mut params = vec![row(&[0.0])];
+            let mut steps = Vec::new();
+            for (t, &g) in gradients.iter().enumerate() {
+                let before = params[0][0];
+                adam.step(&mut params, &[row(&[g])])?;
+                steps.push((t + 1, (params[0][0] - before).abs() / eta));
+            }
+            curves.push((bias_correction, dashed, steps));
+        }
+    }
+
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0..BIAS_STEPS, 0.0..7.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Schritt t", "step t"))
+            .y_desc(
+                lang.pick("Schrittweite |Δθ_t| / η", "step size |Δθ_t| / η"),
+            )
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .y_label_formatter(&|y| format_number(*y, 1, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        for (bias_correction, dashed, steps) in &curves {
+            let color = if *bias_correction {
+                PALETTE[0]
+            } else {
+                PALETTE[1]
+            };
+            let label = format!(
+                "{}, {}",
+                if *bias_correction {
+                    lang.pick("mit Korrektur", "with correction")
+                } else {
+                    lang.pick("ohne Korrektur", "without correction")
+                },
+                if *dashed {
+                    lang.pick("verrauschter Gradient", "noisy gradient")
+                } else {
+                    lang.pick("konstanter Gradient", "constant gradient")
+                }
+            );
+            let style = color.stroke_width(if *dashed { 2 } else { 3 });
+            let points = steps.clone();
+            let series = if *dashed {
+                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
+            } else {
+                chart.draw_series(LineSeries::new(points, style))
+            };
+            let dashed = *dashed;
+            series
+                .map_err(plot_err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    if dashed {
+                        PathElement::new([(x, y), (x + 8, y)], style)
+                    } else {
+                        PathElement::new([(x, y), (x + 20, y)], style)
+                    }
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// The number of epochs of `iris_training`.
+const IRIS_EPOCHS: usize = 100;
+
+/// The iris losses, computed once for both languages: an epoch costs
+/// about 2 ms in a dev build (the generic code is instantiated in xtask,
+/// unoptimized), 100 epochs of five methods about a second.
+static IRIS_LOSSES: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
+
+/// The average NLL (1.22) of chapter 1's softmax regression on the
+/// standardized iris data before every epoch (and after the last), for
+/// each method of this chapter, full batch, from zero parameters; the
+/// methods in the order of [`quadratic_optimizers`].
+fn iris_losses() -> Result<&'static [Vec<f64>]> {
+    if let Some(losses) = IRIS_LOSSES.get() {
+        return Ok(losses);
+    }
+    let (x, y) = load_iris();
+    let x = standardize(&x)?;
+    let eps = Epsilon::Outside(1e-8);
+    let optimizers: Vec<Box<dyn Optimizer<f64>>> = vec![
+        Box::new(Sgd::new(SgdConfig {
+            lr: 1.0,
+            momentum: 0.0,
+        })?),
+        Box::new(Sgd::new(SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+        })?),
+        Box::new(AdaGrad::new(AdaGradConfig { lr: 0.5, eps })?),
+        Box::new(RmsProp::new(RmsPropConfig {
+            lr: 0.03,
+            gamma: 0.9,
+            eps,
+        })?),
+        Box::new(Adam::new(AdamConfig {
+            lr: 0.05,
+            ..AdamConfig::new(eps)
+        })?),
+    ];
+    let mut runs = Vec::new();
+    for mut opt in optimizers {
+        // Parameters as the optimizers see them: W (d, K) and the bias
+        // row b (1, K); chapter 1 keeps b as a column.
+        let mut params =
+            vec![DMatrix::zeros(x.ncols(), K), DMatrix::zeros(1, K)];
+        let mut losses = Vec::with_capacity(IRIS_EPOCHS + 1);
+        for epoch in 0..=IRIS_EPOCHS {
+            let model = SoftmaxRegression {
+                w: params[0].clone(),
+                b: DVector::from_row_slice(params[1].as_slice()),
+            };
+            let (nll, grad_w, grad_b) = loss_and_gradient(&model, &x, &y, 0.0)?;
+            losses.push(nll);
+            if epoch < IRIS_EPOCHS {
+                let grad_b = DMatrix::from_row_slice(1, K, grad_b.as_slice());
+                opt.step(&mut params, &[grad_w, grad_b])?;
+            }
+        }
+        runs.push(losses);
+    }
+    Ok(IRIS_LOSSES.get_or_init(|| runs))
+}
+
+/// Training curves of the softmax regression of chapter 1 on iris with
+/// every optimizer of this chapter.
+fn iris_training(lang: Lang) -> Result<String> {
+    let losses = iris_losses()?;
+    let names = [
+        lang.pick("Gradientenabstieg", "gradient descent"),
+        "Momentum",
+        "AdaGrad",
+        "RMSProp",
+        "Adam",
+    ];
+    let (y_min, y_max) = (0.08, 1.3);
+
+    render(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0..IRIS_EPOCHS, (y_min..y_max).log_scale())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(lang.pick("Epoche", "epoch"))
+            .y_desc(lang.pick("mittlere NLL", "average NLL"))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            // Only some of the log axis' key points get a label: the
+            // others would overlap near the top.
+            .y_label_formatter(&|y| {
+                let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
+                if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
+                    format_number(*y, 1, lang)
+                } else {
+                    String::new()
+                }
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(plot_err)?;
+        for ((name, losses), color) in names.iter().zip(losses).zip(PALETTE) {
+            let points = losses
+                .iter()
+                .enumerate()
+                .map(|(t, &l)| (t, l.clamp(y_min, y_max)));
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(3)))
+                .map_err(plot_err)?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        [(x, y), (x + 20, y)],
+                        color.stroke_width(3),
+                    )
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Central differences with h = 1e-6 have an error of order h² times
+    /// the third derivatives (~1e3 here) plus rounding ~1e-16·f/h.
+    const FD_TOL: f64 = 1e-5;
+
+    #[test]
+    fn rosenbrock_gradient_matches_finite_differences() {
+        let h = 1e-6;
+        for p in [[-1.5, 2.0], [0.3, -0.7], [1.2, 1.5]] {
+            let g = rosenbrock_gradient(&row(&p));
+            for i in 0..2 {
+                let (mut plus, mut minus) = (p, p);
+                plus[i] += h;
+                minus[i] -= h;
+                let fd = (rosenbrock(&row(&plus)) - rosenbrock(&row(&minus)))
+                    / (2.0 * h);
+                assert!(
+                    (fd - g[i]).abs() <= FD_TOL * fd.abs().max(1.0),
+                    "∂f/∂θ{i} at {p:?}: {} vs {fd}",
+                    g[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rosenbrock_minimum_is_one_one() {
+        let m = row(&[1.0, 1.0]);
+        assert_eq!(rosenbrock(&m), 0.0);
+        assert_eq!(rosenbrock_gradient(&m), row(&[0.0, 0.0]));
+        // A step away in any direction increases f.
+        for d in [[1e-3, 0.0], [0.0, 1e-3], [-1e-3, -1e-3]] {
+            assert!(rosenbrock(&row(&[1.0 + d[0], 1.0 + d[1]])) > 0.0);
+        }
+    }
 }
