@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod block;
 pub mod encoder_decoder;
+pub mod example;
 pub mod ffn;
 pub mod layer_norm;
 pub mod linear;

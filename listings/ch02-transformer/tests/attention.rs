@@ -109,6 +109,34 @@ fn weights_are_distributions_and_outputs_lie_between_the_values() {
 }
 
 #[test]
+fn the_example_sentence_attends_to_the_intended_words() {
+    use ch02_transformer::example::{LINK, PHRASE, sentence_attention};
+    let p = sentence_attention().unwrap().weights;
+    // Die → Katze, Katze → sitzt, sitzt → Katze, auf → Matte,
+    // der → Matte, Matte → sitzt: what the features and W_Q were made for.
+    let intended = [1, 2, 1, 5, 5, 2];
+    for (i, &j) in intended.iter().enumerate() {
+        let (best, _) = p
+            .row(i)
+            .iter()
+            .enumerate()
+            .fold((0, f64::MIN), |b, (k, &w)| if w > b.1 { (k, w) } else { b });
+        assert_eq!(best, j, "row {i}: {}", p.row(i));
+    }
+    // By hand for „Die“: q = LINK·noun + PHRASE·subject, so the scores
+    // against Die, Katze, sitzt, auf, der, Matte are PHRASE, LINK + PHRASE,
+    // 0, 0, 0, LINK, each divided by √6.
+    let e = |s: f64| (s / 6.0_f64.sqrt()).exp();
+    let total = e(PHRASE) + e(LINK + PHRASE) + 3.0 + e(LINK);
+    let expected = e(LINK + PHRASE) / total;
+    assert!(
+        (p[(0, 1)] - expected).abs() < CLOSED_FORM_TOL,
+        "{} vs {expected}",
+        p[(0, 1)]
+    );
+}
+
+#[test]
 fn scores_near_750_do_not_overflow() {
     // exp(742) is +∞ in f64; a naive softmax would give ∞/∞ = NaN.
     let q = m(1, 2, &[30.0, 25.0]);

@@ -3,6 +3,7 @@
 
 use anyhow::{Result, anyhow};
 use ch02_transformer::encoder_decoder::{Config, Transformer};
+use ch02_transformer::example;
 use ch02_transformer::positional::sinusoidal;
 use ch02_transformer::scaling::{ScalingStats, scaling_experiment};
 use nalgebra::DMatrix;
@@ -16,6 +17,24 @@ use crate::lang::Lang;
 
 /// The figures of this chapter.
 pub const FIGURES: &[Figure] = &[
+    Figure {
+        id: "sentence_attention",
+        source: "xtask/src/figures/ch02.rs",
+        function: "sentence_attention",
+        listing: "attention",
+        alt: [
+            "Heatmap 6 mal 6 der Attention-Gewichte im Satz „Die Katze \
+             sitzt auf der Matte“, Zeilen sind die fragenden Wörter, \
+             Spalten die Wörter, auf die geachtet wird. Die größten \
+             Gewichte: Die auf Katze, Katze auf sitzt, sitzt auf Katze, auf \
+             und der auf Matte, Matte auf sitzt.",
+            "Six by six heat map of the attention weights in the sentence \
+             \"The cat sits on the mat\"; rows are the asking words, columns \
+             the words attended to. The largest weights: The to cat, cat to \
+             sits, sits to cat, on and the to mat, mat to sits.",
+        ],
+        draw: sentence_attention,
+    },
     Figure {
         id: "dot_product_variance",
         source: "xtask/src/figures/ch02.rs",
@@ -372,6 +391,91 @@ fn toy_forward(lang: Lang) -> Result<String> {
             1,
         )
     })
+}
+
+/// The attention weights of the hand-made example sentence, formula (2.2)
+/// with the features and `W_Q` of `ch02_transformer::example`.
+fn sentence_attention(lang: Lang) -> Result<String> {
+    let p = example::sentence_attention()
+        .map_err(|e| anyhow!("{e}"))?
+        .weights;
+    let tokens = match lang {
+        Lang::De => example::TOKENS_DE,
+        Lang::En => example::TOKENS_EN,
+    };
+    let n = tokens.len();
+    render((720, 520), |root| {
+        let (plot, bar) = root.split_horizontally(640);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .margin_left(40)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..n as f64, n as f64..0.0)
+            .map_err(plot_err)?;
+        // Labels only at the middle of each cell: the token there.
+        let token = |v: f64| -> String {
+            let k = v.floor();
+            if (v - k - 0.5).abs() < 1e-9 && (k as usize) < n {
+                tokens[k as usize].to_string()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(lang.pick(
+                "Key: das Wort, auf das geachtet wird",
+                "key: the word attended to",
+            ))
+            .y_desc(
+                lang.pick("Query: das fragende Wort", "query: the asking word"),
+            )
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 14))
+            .x_labels(2 * n + 1)
+            .y_labels(2 * n + 1)
+            .x_label_formatter(&|v| token(*v))
+            .y_label_formatter(&|v| token(*v))
+            .draw()
+            .map_err(plot_err)?;
+        let cells = (0..n).flat_map(|i| (0..n).map(move |j| (i, j)));
+        chart
+            .draw_series(cells.map(|(i, j)| {
+                let (x, y) = (j as f64, i as f64);
+                Rectangle::new(
+                    [(x, y), (x + 1.0, y + 1.0)],
+                    sequential(p[(i, j)]).filled(),
+                )
+            }))
+            .map_err(plot_err)?;
+        let style = TextStyle::from((FONT, 14))
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        for i in 0..n {
+            for j in 0..n {
+                let v = p[(i, j)];
+                let ink = if v > 0.6 { WHITE } else { BLACK };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        decimal(v, lang),
+                        (j as f64 + 0.5, i as f64 + 0.5),
+                        style.color(&ink),
+                    )))
+                    .map_err(plot_err)?;
+            }
+        }
+        color_bar(&bar, (0.0, 1.0), sequential, lang)
+    })
+}
+
+/// `v` with two decimals, with a decimal comma in German.
+fn decimal(v: f64, lang: Lang) -> String {
+    let text = format!("{v:.2}");
+    match lang {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
 
 /// A heat map of `m` (row 0 at the top) with values mapped by `color`
