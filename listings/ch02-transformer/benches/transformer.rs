@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use ch02_transformer::attention::attention;
+use ch02_transformer::attention::{attention, attention_fast};
+use ch02_transformer::fast::FastMask;
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
@@ -45,6 +46,12 @@ fn bench_attention(c: &mut Criterion) {
         g.bench_function(format!("readable_causal/n={n}"), |b| {
             b.iter(|| attention(&q, &k, &v, Some(&mask)).unwrap())
         });
+        g.bench_function(format!("fast/n={n}"), |b| {
+            b.iter(|| attention_fast(&q, &k, &v, FastMask::None).unwrap())
+        });
+        g.bench_function(format!("fast_causal/n={n}"), |b| {
+            b.iter(|| attention_fast(&q, &k, &v, FastMask::Causal).unwrap())
+        });
     }
     g.finish();
 }
@@ -66,6 +73,9 @@ fn bench_multihead(c: &mut Criterion) {
     g.bench_function("readable/n=512,d=512,h=8", |b| {
         b.iter(|| mha.forward(&x, &x, None).unwrap())
     });
+    g.bench_function("fast/n=512,d=512,h=8", |b| {
+        b.iter(|| mha.forward_fast(&x, &x, FastMask::None).unwrap())
+    });
     g.finish();
 }
 
@@ -81,6 +91,9 @@ fn bench_ffn(c: &mut Criterion) {
     g.bench_function("readable/n=512,512-2048-512", |b| {
         b.iter(|| ffn.forward(&x).unwrap())
     });
+    g.bench_function("fast/n=512,512-2048-512", |b| {
+        b.iter(|| ffn.forward_fast(&x).unwrap())
+    });
     g.finish();
 }
 
@@ -95,6 +108,9 @@ fn bench_layer_norm(c: &mut Criterion) {
     let x = randn(32, N, D_MODEL, 1.0);
     g.bench_function("readable/n=512,d=512", |b| {
         b.iter(|| ln.forward(&x).unwrap())
+    });
+    g.bench_function("fast/n=512,d=512", |b| {
+        b.iter(|| ln.forward_fast(&x).unwrap())
     });
     g.finish();
 }

@@ -158,7 +158,7 @@ impl<T: Real> LayerNorm<T> {
         let out_cols = output.as_mut_slice().chunks_exact_mut(n);
         for (j, (xh, y)) in cols.zip(out_cols).enumerate() {
             let (g, b) = (self.gamma[j], self.beta[j]);
-            for ((xh, y), &r) in xh.iter_mut().zip(y).zip(inv_std.iter()) {
+            for ((xh, y), &r) in xh.iter_mut().zip(y).zip(inv_std.as_slice()) {
                 *xh *= r;
                 *y = *xh * g + b;
             }

@@ -28,6 +28,9 @@ fn bench_adam(c: &mut Criterion) {
         g.bench_function(format!("readable/params={label}"), |b| {
             b.iter(|| adam.step(&mut params, &grads).unwrap())
         });
+        g.bench_function(format!("fast/params={label}"), |b| {
+            b.iter(|| adam.step_fast(&mut params, &grads).unwrap())
+        });
     }
     g.finish();
 }
@@ -40,7 +43,10 @@ fn bench_copy(c: &mut Criterion) {
     let src = vec![1.0_f32; n];
     let mut dst = vec![0.0_f32; n];
     g.bench_function("copy/floats=1e7", |b| {
-        b.iter(|| dst.copy_from_slice(std::hint::black_box(&src)))
+        b.iter(|| {
+            dst.copy_from_slice(std::hint::black_box(&src));
+            std::hint::black_box(&mut dst);
+        })
     });
     g.finish();
 }
