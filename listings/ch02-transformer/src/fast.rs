@@ -166,6 +166,8 @@ fn product<T: Real>(c: &mut ViewMut<T>, alpha: T, a: &View<T>, b: &View<T>) {
 /// Softmax down each of the `cols` columns (length `rows`) at the start
 /// of `buf`; column `r` uses its first `visible(r)` entries, the others
 /// get weight 0.
+// A `Vec`, not a slice: only a sized type can be downcast to f32.
+#[allow(clippy::ptr_arg)]
 fn softmax_columns<T: Real>(
     buf: &mut Vec<T>,
     rows: usize,
@@ -270,7 +272,7 @@ pub fn exp_f32(x: f32) -> f32 {
     // Below ln(2⁻¹²⁶) the result would be subnormal: it is flushed to 0.
     const LOW: f32 = -87.33;
     const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to integers
-    let xc = x.max(LOW).min(0.0);
+    let xc = x.clamp(LOW, 0.0);
     let t = xc * std::f32::consts::LOG2_E + MAGIC;
     let k = t - MAGIC;
     let r = xc - k * 0.693_359_4 + k * 2.121_944_4e-4;
