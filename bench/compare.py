@@ -13,8 +13,13 @@ running `cargo bench` again; `--markdown` prints the table as Markdown.
 One thread: the environment variables below are set before NumPy and
 PyTorch are imported, and `torch.set_num_threads(1)`; nalgebra's products
 (the `matrixmultiply` crate without its `threading` feature) and the
-listings run on one thread anyway. The numbers are measurements, never
-test assertions.
+listings run on one thread anyway.
+
+Times are the CPU time of the measuring thread, on both sides
+(`time.thread_time()` here, `CLOCK_THREAD_CPUTIME_ID` in the criterion
+benchmarks): on a machine whose cores are shared with other work, wall
+time would also count the time slices of other processes. The numbers
+are measurements, never test assertions.
 """
 
 import argparse
@@ -40,20 +45,22 @@ D_K, N, D_MODEL, HEADS = 64, 512, 512, 8
 
 
 def timeit(f, min_sample_s=0.02, samples=15):
-    """Median seconds per call: warm up, then `samples` samples, each of
-    enough calls to last `min_sample_s` (as criterion does)."""
+    """Median CPU seconds of this thread per call, as the criterion
+    benchmarks measure theirs: warm up, then `samples` samples, each of
+    enough calls to last `min_sample_s`."""
+    clock = time.thread_time
     for _ in range(3):
         f()
-    t0 = time.perf_counter()
+    t0 = clock()
     f()
-    once = max(time.perf_counter() - t0, 1e-9)
+    once = max(clock() - t0, 1e-9)
     iters = max(1, int(min_sample_s / once))
     per_call = []
     for _ in range(samples):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(iters):
             f()
-        per_call.append((time.perf_counter() - t0) / iters)
+        per_call.append((clock() - t0) / iters)
     return statistics.median(per_call)
 
 
@@ -312,8 +319,9 @@ def main():
           f"PyTorch {torch.__version__}, NumPy {np.__version__}, "
           f"Python {platform.python_version()}")
     print(f"# load average (1 min): {load_before:.2f} before, "
-          f"{load_after:.2f} after; medians; in the last row PyTorch's "
-          f"column is the bound 28 bytes/param ÷ copy bandwidth")
+          f"{load_after:.2f} after; medians of thread CPU time; in the last "
+          f"row PyTorch's column is the bound 28 bytes/param ÷ copy "
+          f"bandwidth")
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))

@@ -1,11 +1,16 @@
 //! `cargo bench -p ch02-transformer`: the forward passes of chapter 2 in
 //! f32 on one thread, at the shapes that `bench/compare.py` also times in
 //! PyTorch and NumPy. The results are measurements, never test assertions.
+//! Times are the CPU time of the benchmark's thread (see `support/cpu_time.rs`).
 //!
 //! Benchmark ids are `group/variant/shape`; `bench/compare.py` reads them
 //! from criterion's `estimates.json` files.
 
 use std::time::Duration;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
 
 use ch02_transformer::attention::{attention, attention_fast};
 use ch02_transformer::fast::FastMask;
@@ -33,7 +38,7 @@ fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f32> {
 
 const D_K: usize = 64;
 
-fn bench_attention(c: &mut Criterion) {
+fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("attention");
     for n in [128, 512, 1024] {
         let q = randn(1, n, D_K, 1.0);
@@ -59,7 +64,7 @@ fn bench_attention(c: &mut Criterion) {
 const N: usize = 512;
 const D_MODEL: usize = 512;
 
-fn bench_multihead(c: &mut Criterion) {
+fn bench_multihead(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("multihead");
     let mha = MultiHeadAttention::new(
         8,
@@ -79,7 +84,7 @@ fn bench_multihead(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_ffn(c: &mut Criterion) {
+fn bench_ffn(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("ffn");
     let ffn = FeedForward::new(
         linear(20, D_MODEL, 4 * D_MODEL),
@@ -97,7 +102,7 @@ fn bench_ffn(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_layer_norm(c: &mut Criterion) {
+fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("layer_norm");
     let ln = LayerNorm::new(
         DVector::from_column_slice(randn(30, D_MODEL, 1, 1.0).as_slice()),
@@ -117,8 +122,9 @@ fn bench_layer_norm(c: &mut Criterion) {
 
 /// Few samples and short measurements, so that the whole suite runs in a
 /// few minutes on a shared machine; criterion reports the spread.
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))

@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+#[path = "../../ch02-transformer/benches/support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
+
 use ch03_optimization::Optimizer;
 use ch03_optimization::adam::{Adam, AdamConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -18,7 +22,7 @@ fn problem(n: usize) -> (Vec<DMatrix<f32>>, Vec<DMatrix<f32>>) {
     (vec![p], vec![g])
 }
 
-fn bench_adam(c: &mut Criterion) {
+fn bench_adam(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("adam");
     for (n, label) in [(1_000_000, "1e6"), (10_000_000, "1e7")] {
         let (mut params, grads) = problem(n);
@@ -37,7 +41,7 @@ fn bench_adam(c: &mut Criterion) {
 
 /// A copy of 10⁷ f32 (40 MB read, 40 MB written): the measured memory
 /// bandwidth that bounds the Adam step from below.
-fn bench_copy(c: &mut Criterion) {
+fn bench_copy(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("memory");
     let n = 10_000_000;
     let src = vec![1.0_f32; n];
@@ -51,8 +55,9 @@ fn bench_copy(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
