@@ -271,6 +271,8 @@ pub(crate) fn check_grads<T: Real>(
 /// Whether every entry is finite, in one vectorizable pass: `x − x` is 0
 /// for a finite `x` and NaN for NaN and ±∞, and NaN survives the sums.
 /// Sixteen separate sums, so the compiler may keep them in vector lanes.
+// `x − x` is the point here, not a slip.
+#[allow(clippy::eq_op)]
 fn all_finite<T: Real>(xs: &[T]) -> bool {
     const LANES: usize = 16;
     let mut acc = [T::zero(); LANES];
