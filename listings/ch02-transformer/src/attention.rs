@@ -7,6 +7,7 @@ use ch01_probability::softmax::softmax_rows;
 use nalgebra::DMatrix;
 use notation::{Error, Real};
 
+use crate::fast::{self, Cols, FastMask};
 use crate::shape;
 
 /// Everything the forward pass computed; the backward pass needs `weights`.
@@ -90,6 +91,51 @@ pub fn attention<T: Real>(
     })
 }
 // ANCHOR_END: attention
+
+/// [`attention`]'s output, computed faster: `Sᵀ = K Qᵀ` so that each
+/// softmax runs down a contiguous column, queries in cache-sized blocks,
+/// a causal block skips the keys it may not see, and in f32 a vectorized
+/// exponential (see [`crate::fast`]). Returns the output `O` only, not `S`
+/// and `P`.
+///
+/// ```text
+/// Attention(Q, K, V; M) = softmax(Q Kᵀ / √d_k + M) V          (2.4)
+/// ```
+///
+/// # Shapes
+/// As in [`attention`]; output `(n_q, d_v)`.
+///
+/// # Book
+/// Formel (2.4) in Kapitel 2, „Masken“ / formula (2.4) in chapter 2,
+/// "Masks" (the book shows [`attention`]).
+///
+/// # Errors
+/// Those of [`attention`], and a NaN or `±∞` in `q` or `k` (which the
+/// readable version reports as a bad score). An additive mask is checked
+/// column by column, so with several bad entries the first one reported
+/// may differ.
+pub fn attention_fast<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: FastMask<T>,
+) -> Result<DMatrix<T>, Error> {
+    shape::non_empty("Q", q)?;
+    shape::non_empty("K", k)?;
+    shape::non_empty("V", v)?;
+    shape::cols("K", k, q.ncols(), "d_k, the columns of Q")?;
+    shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
+    shape::finite("Q", q)?;
+    shape::finite("K", k)?;
+    if let FastMask::Additive(m) = mask {
+        fast::check_mask(m, (q.nrows(), k.nrows()))?;
+    }
+    let mut out = DMatrix::zeros(q.nrows(), v.ncols());
+    let ld = q.nrows();
+    let (q, k, v) = (Cols::of(q), Cols::of(k), Cols::of(v));
+    fast::attend(q, k, v, mask, out.as_mut_slice(), ld);
+    Ok(out)
+}
 
 /// A mask has shape `(n_q, n_k)`, holds no NaN and no `+∞`, and leaves
 /// every query at least one key.

@@ -80,3 +80,22 @@ pub fn len<T>(
     }
     Ok(())
 }
+
+/// Every entry of `m` is finite (no NaN, no `±∞`).
+pub fn finite<T: notation::Real>(
+    what: &'static str,
+    m: &DMatrix<T>,
+) -> Result<(), Error> {
+    let ok = m.as_slice().iter().fold(true, |ok, x| ok & x.is_finite());
+    if ok {
+        return Ok(());
+    }
+    let k = m.iter().position(|x| !x.is_finite()).unwrap_or(0);
+    // Column-major position k, reported row by row as the book writes it.
+    let (r, c) = (k % m.nrows(), k / m.nrows());
+    Err(Error::NotFinite {
+        what,
+        index: r * m.ncols() + c,
+        value: m[(r, c)].into(),
+    })
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Times the listings of chapters 2 and 3 against PyTorch and NumPy.
+
+Runs the criterion benchmarks (`cargo bench`) of `ch02-transformer` and
+`ch03-optimization`, times the same shapes in PyTorch and NumPy in the same
+run, and prints one table: f32, one thread everywhere.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
+
+Options: `--skip-cargo` reuses the last criterion results instead of
+running `cargo bench` again; `--markdown` prints the table as Markdown.
+
+One thread: the environment variables below are set before NumPy and
+PyTorch are imported, and `torch.set_num_threads(1)`; nalgebra's products
+(the `matrixmultiply` crate without its `threading` feature) and the
+listings run on one thread anyway.
+
+Times are the CPU time of the measuring thread, on both sides
+(`time.thread_time()` here, `CLOCK_THREAD_CPUTIME_ID` in the criterion
+benchmarks): on a machine whose cores are shared with other work, wall
+time would also count the time slices of other processes. The numbers
+are measurements, never test assertions.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
+D_K, N, D_MODEL, HEADS = 64, 512, 512, 8
+
+
+def timeit(f, min_sample_s=0.02, samples=15):
+    """Median CPU seconds of this thread per call, as the criterion
+    benchmarks measure theirs: warm up, then `samples` samples, each of
+    enough calls to last `min_sample_s`."""
+    clock = time.thread_time
+    for _ in range(3):
+        f()
+    t0 = clock()
+    f()
+    once = max(clock() - t0, 1e-9)
+    iters = max(1, int(min_sample_s / once))
+    per_call = []
+    for _ in range(samples):
+        t0 = clock()
+        for _ in range(iters):
+            f()
+        per_call.append((clock() - t0) / iters)
+    return statistics.median(per_call)
+
+
+def randn(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=torch.float32)
+
+
+# ---- PyTorch and NumPy at the shapes of the criterion benchmarks -------
+
+
+def np_softmax_rows(s):
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=1, keepdims=True)
+    return s
+
+
+def np_attention(q, k, v, mask=None):
+    s = q @ k.T
+    s *= np.float32(1.0 / np.sqrt(q.shape[1]))
+    if mask is not None:
+        s += mask
+    return np_softmax_rows(s) @ v
+
+
+def attention_cases(n, causal):
+    q, k, v = (randn(n, D_K, seed=s) for s in (1, 2, 3))
+    qb, kb, vb = (t.unsqueeze(0) for t in (q, k, v))
+    qn, kn, vn = (t.numpy() for t in (q, k, v))
+    mask = None
+    if causal:
+        mask = np.triu(np.full((n, n), -np.inf, np.float32), 1)
+
+    def ours_torch():
+        with torch.inference_mode():
+            F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
+
+    return ours_torch, lambda: np_attention(qn, kn, vn, mask)
+
+
+def multihead_cases():
+    x = randn(1, N, D_MODEL, seed=18)
+    lin = [torch.nn.Linear(D_MODEL, D_MODEL) for _ in range(4)]
+    d_k = D_MODEL // HEADS
+
+    def heads(t):  # (1, n, d_model) -> (1, h, n, d_k)
+        return t.view(1, N, HEADS, d_k).transpose(1, 2)
+
+    def torch_mha():
+        with torch.inference_mode():
+            q, k, v = (heads(lin[i](x)) for i in range(3))
+            o = F.scaled_dot_product_attention(q, k, v)
+            lin[3](o.transpose(1, 2).reshape(1, N, D_MODEL))
+
+    xn = x[0].numpy()
+    ws = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy())
+          for m in lin]
+
+    def numpy_mha():
+        q, k, v = (xn @ w + b for w, b in ws[:3])
+        concat = np.empty((N, D_MODEL), np.float32)
+        for i in range(HEADS):
+            c = slice(i * d_k, (i + 1) * d_k)
+            concat[:, c] = np_attention(q[:, c], k[:, c], v[:, c])
+        return concat @ ws[3][0] + ws[3][1]
+
+    return torch_mha, numpy_mha
+
+
+def ffn_cases():
+    x = randn(N, D_MODEL, seed=24)
+    l1, l2 = torch.nn.Linear(D_MODEL, 4 * D_MODEL), torch.nn.Linear(
+        4 * D_MODEL, D_MODEL)
+
+    def torch_ffn():
+        with torch.inference_mode():
+            l2(F.relu(l1(x)))
+
+    xn = x.numpy()
+    w1, b1 = l1.weight.detach().numpy().T.copy(), l1.bias.detach().numpy()
+    w2, b2 = l2.weight.detach().numpy().T.copy(), l2.bias.detach().numpy()
+
+    def numpy_ffn():
+        h = xn @ w1
+        h += b1
+        np.maximum(h, 0, out=h)
+        y = h @ w2
+        y += b2
+        return y
+
+    return torch_ffn, numpy_ffn
+
+
+def layer_norm_cases():
+    x = randn(N, D_MODEL, seed=32)
+    gamma, beta = randn(D_MODEL, seed=30), randn(D_MODEL, seed=31)
+
+    def torch_ln():
+        with torch.inference_mode():
+            F.layer_norm(x, (D_MODEL,), gamma, beta, 1e-5)
+
+    xn, gn, bn = x.numpy(), gamma.numpy(), beta.numpy()
+
+    def numpy_ln():
+        mu = xn.mean(axis=1, keepdims=True)
+        xc = xn - mu
+        var = np.mean(xc * xc, axis=1, keepdims=True)
+        return xc / np.sqrt(var + np.float32(1e-5)) * gn + bn
+
+    return torch_ln, numpy_ln
+
+
+def adam_cases(n):
+    p = torch.nn.Parameter(torch.linspace(-0.5, 0.5, n))
+    p.grad = torch.linspace(1e-4, 1e-1, n)
+    try:
+        opt = torch.optim.Adam([p], lr=1e-3, fused=True)
+        opt.step()
+        kind = "fused"
+    except (RuntimeError, ValueError):
+        opt = torch.optim.Adam([p], lr=1e-3, foreach=True)
+        opt.step()
+        kind = "foreach"
+
+    pn, gn = p.detach().numpy().copy(), p.grad.numpy().copy()
+    m, v = np.zeros_like(pn), np.zeros_like(pn)
+    tmp = np.empty_like(pn)
+    state = {"t": 0}
+    b1, b2, lr, eps = np.float32(0.9), np.float32(0.999), 1e-3, 1e-8
+
+    def numpy_adam():  # in place, one array operation after the other
+        nonlocal m, v, pn, tmp
+        state["t"] += 1
+        t = state["t"]
+        m *= b1
+        m += (1 - b1) * gn
+        v *= b2
+        np.multiply(gn, gn, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp *= np.float32(1 / np.sqrt(1 - 0.999**t))
+        tmp += np.float32(eps)
+        np.divide(m, tmp, out=tmp)
+        tmp *= np.float32(lr / (1 - 0.9**t))
+        pn -= tmp
+
+    return opt.step, numpy_adam, kind
+
+
+# ---- criterion's results -------------------------------------------------
+
+
+def target_dir():
+    env = os.environ.get("CARGO_TARGET_DIR")
+    return Path(env) if env else ROOT / "target"
+
+
+def criterion_median(group, bench_id):
+    """Median seconds per iteration of `group/bench_id` from criterion's
+    `estimates.json` (criterion writes `/` in an id as `_`)."""
+    path = (target_dir() / "criterion" / group / bench_id.replace("/", "_")
+            / "new" / "estimates.json")
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["median"]["point_estimate"] * 1e-9
+
+
+def fmt(seconds):
+    if seconds is None:
+        return "–"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1e3:.2f} ms"
+
+
+def ratio(a, b):
+    return "–" if a is None or b is None else f"{a / b:.2f}"
+
+
+def machine():
+    name = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return name
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-cargo", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    load_before = os.getloadavg()[0]
+    if not args.skip_cargo:
+        subprocess.run(
+            ["cargo", "bench", "-p", "ch02-transformer", "-p",
+             "ch03-optimization"], cwd=ROOT, check=True,
+            stdout=sys.stderr)
+
+    rows = []  # (what, shape, readable, fast, torch, numpy)
+
+    def row(what, shape, group, rust_shape, torch_f, numpy_f):
+        rows.append((what, shape,
+                     criterion_median(group, f"readable/{rust_shape}"),
+                     criterion_median(group, f"fast/{rust_shape}"),
+                     timeit(torch_f), timeit(numpy_f)))
+
+    for causal in (False, True):
+        for n in (128, 512, 1024):
+            t, npf = attention_cases(n, causal)
+            variant = "causal_" if causal else ""
+            what = "attention, causal" if causal else "attention"
+            rows.append((what, f"n={n}, d_k=64",
+                         criterion_median("attention",
+                                          f"readable_{variant}n={n}"),
+                         criterion_median("attention",
+                                          f"fast_{variant}n={n}"),
+                         timeit(t), timeit(npf)))
+    row("multi-head attention", "n=512, d=512, h=8", "multihead",
+        "n=512,d=512,h=8", *multihead_cases())
+    row("feed-forward (ReLU)", "n=512, 512→2048→512", "ffn",
+        "n=512,512-2048-512", *ffn_cases())
+    row("layer norm", "n=512, d=512", "layer_norm", "n=512,d=512",
+        *layer_norm_cases())
+    kinds = set()
+    for n, label in ((10**6, "1e6"), (10**7, "1e7")):
+        torch_f, numpy_f, kind = adam_cases(n)
+        kinds.add(kind)
+        row(f"Adam step ({kind})", f"{label} params", "adam",
+            f"params={label}", torch_f, numpy_f)
+    copy = criterion_median("memory", "copy/floats=1e7")
+    if copy is not None:
+        # Read p, g, m, v and write p, m, v: 28 bytes per parameter, at the
+        # bandwidth of a copy (read 4, write 4 bytes per float).
+        bound = 28 * 10**7 / (8 * 10**7 / copy)
+        fast = criterion_median("adam", "fast/params=1e7")
+        readable = criterion_median("adam", "readable/params=1e7")
+        rows.append(("Adam step vs bandwidth bound",
+                     f"1e7 params, copy {8e-9 * 10**7 / copy:.1f} GB/s",
+                     readable, fast, bound, None))
+
+    head = ("what", "shape", "ours (readable)", "ours (fast)",
+            "PyTorch", "NumPy", "fast / PyTorch")
+    table = [head] + [
+        (w, s, fmt(r), fmt(f), fmt(t), fmt(n), ratio(f, t))
+        for w, s, r, f, t, n in rows
+    ]
+    load_after = os.getloadavg()[0]
+    print(f"# {machine()}, {os.cpu_count()} cores; f32, one thread; "
+          f"PyTorch {torch.__version__}, NumPy {np.__version__}, "
+          f"Python {platform.python_version()}")
+    print(f"# load average (1 min): {load_before:.2f} before, "
+          f"{load_after:.2f} after; medians of thread CPU time; in the last "
+          f"row PyTorch's column is the bound 28 bytes/param ÷ copy "
+          f"bandwidth")
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in table[1:]:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+        for r in table:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+//! `cargo bench -p ch02-transformer`: the forward passes of chapter 2 in
+//! f32 on one thread, at the shapes that `bench/compare.py` also times in
+//! PyTorch and NumPy. The results are measurements, never test assertions.
+//! Times are the CPU time of the benchmark's thread (see `support/cpu_time.rs`).
+//!
+//! Benchmark ids are `group/variant/shape`; `bench/compare.py` reads them
+//! from criterion's `estimates.json` files.
+
+use std::time::Duration;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
+
+use ch02_transformer::attention::{attention, attention_fast};
+use ch02_transformer::fast::FastMask;
+use ch02_transformer::ffn::{Activation, FeedForward};
+use ch02_transformer::layer_norm::LayerNorm;
+use ch02_transformer::linear::Linear;
+use ch02_transformer::mask::causal_mask;
+use ch02_transformer::multihead::MultiHeadAttention;
+use ch02_transformer::random::{normal, rng};
+use criterion::{Criterion, criterion_group, criterion_main};
+use nalgebra::{DMatrix, DVector};
+
+/// A seeded `(rows, cols)` matrix of N(0, σ²) entries in f32.
+fn randn(seed: u64, rows: usize, cols: usize, sigma: f64) -> DMatrix<f32> {
+    normal(&mut rng(seed), rows, cols, sigma).map(|x| x as f32)
+}
+
+/// A linear layer `d_in → d_out` with the usual 1/√d_in scale.
+fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f32> {
+    let w = randn(seed, d_in, d_out, 1.0 / (d_in as f64).sqrt());
+    let b =
+        DVector::from_column_slice(randn(seed + 1, d_out, 1, 0.1).as_slice());
+    Linear::new(w, b).unwrap()
+}
+
+const D_K: usize = 64;
+
+fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("attention");
+    for n in [128, 512, 1024] {
+        let q = randn(1, n, D_K, 1.0);
+        let k = randn(2, n, D_K, 1.0);
+        let v = randn(3, n, D_K, 1.0);
+        let mask = causal_mask::<f32>(n).unwrap();
+        g.bench_function(format!("readable/n={n}"), |b| {
+            b.iter(|| attention(&q, &k, &v, None).unwrap())
+        });
+        g.bench_function(format!("readable_causal/n={n}"), |b| {
+            b.iter(|| attention(&q, &k, &v, Some(&mask)).unwrap())
+        });
+        g.bench_function(format!("fast/n={n}"), |b| {
+            b.iter(|| attention_fast(&q, &k, &v, FastMask::None).unwrap())
+        });
+        g.bench_function(format!("fast_causal/n={n}"), |b| {
+            b.iter(|| attention_fast(&q, &k, &v, FastMask::Causal).unwrap())
+        });
+    }
+    g.finish();
+}
+
+const N: usize = 512;
+const D_MODEL: usize = 512;
+
+fn bench_multihead(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("multihead");
+    let mha = MultiHeadAttention::new(
+        8,
+        linear(10, D_MODEL, D_MODEL),
+        linear(12, D_MODEL, D_MODEL),
+        linear(14, D_MODEL, D_MODEL),
+        linear(16, D_MODEL, D_MODEL),
+    )
+    .unwrap();
+    let x = randn(18, N, D_MODEL, 1.0);
+    g.bench_function("readable/n=512,d=512,h=8", |b| {
+        b.iter(|| mha.forward(&x, &x, None).unwrap())
+    });
+    g.bench_function("fast/n=512,d=512,h=8", |b| {
+        b.iter(|| mha.forward_fast(&x, &x, FastMask::None).unwrap())
+    });
+    g.finish();
+}
+
+fn bench_ffn(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("ffn");
+    let ffn = FeedForward::new(
+        linear(20, D_MODEL, 4 * D_MODEL),
+        linear(22, 4 * D_MODEL, D_MODEL),
+        Activation::Relu,
+    )
+    .unwrap();
+    let x = randn(24, N, D_MODEL, 1.0);
+    g.bench_function("readable/n=512,512-2048-512", |b| {
+        b.iter(|| ffn.forward(&x).unwrap())
+    });
+    g.bench_function("fast/n=512,512-2048-512", |b| {
+        b.iter(|| ffn.forward_fast(&x).unwrap())
+    });
+    g.finish();
+}
+
+fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("layer_norm");
+    let ln = LayerNorm::new(
+        DVector::from_column_slice(randn(30, D_MODEL, 1, 1.0).as_slice()),
+        DVector::from_column_slice(randn(31, D_MODEL, 1, 1.0).as_slice()),
+        1e-5,
+    )
+    .unwrap();
+    let x = randn(32, N, D_MODEL, 1.0);
+    g.bench_function("readable/n=512,d=512", |b| {
+        b.iter(|| ln.forward(&x).unwrap())
+    });
+    g.bench_function("fast/n=512,d=512", |b| {
+        b.iter(|| ln.forward_fast(&x).unwrap())
+    });
+    g.finish();
+}
+
+/// Few samples and short measurements, so that the whole suite runs in a
+/// few minutes on a shared machine; criterion reports the spread.
+fn config() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_attention, bench_multihead, bench_ffn, bench_layer_norm
+}
+criterion_main!(benches);

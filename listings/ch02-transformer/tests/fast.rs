@@ -1,0 +1,221 @@
+//! The `*_fast` variants compute what the readable listings compute: same
+//! outputs within a stated tolerance, same errors for bad input.
+
+use ch02_transformer::Error;
+use ch02_transformer::attention::{attention, attention_fast};
+use ch02_transformer::fast::{FastMask, exp_f32};
+use ch02_transformer::ffn::{Activation, FeedForward};
+use ch02_transformer::layer_norm::LayerNorm;
+use ch02_transformer::linear::Linear;
+use ch02_transformer::mask::{causal_mask, padding_mask};
+use ch02_transformer::multihead::MultiHeadAttention;
+use ch02_transformer::random::{normal, rng};
+use nalgebra::{DMatrix, DVector};
+
+/// f64: the fast and readable forms differ only in the order of sums
+/// (softmax denominators, the entries of K Qᵀ versus Q Kᵀ), a few ulp of
+/// results of size about 1.
+const F64_TOL: f64 = 1e-12;
+/// f32: besides the order of sums, the vectorized exp is within 2 ulp of
+/// `f32::exp`; over a few hundred keys that stays far below 1e-5 for
+/// outputs of size about 1, while a wrong mask or block changes them by
+/// 1e-2 and more.
+const F32_TOL: f64 = 1e-5;
+/// The vectorized exp against `f32::exp`, relative: 2 ulp of f32
+/// (ulp = 2⁻²³ ≈ 1.2e-7 relative).
+const EXP_REL_TOL: f32 = 2.0 * f32::EPSILON;
+
+fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
+    normal(&mut rng(seed), rows, cols, 1.0)
+}
+
+fn max_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+fn to_f32(m: &DMatrix<f64>) -> DMatrix<f32> {
+    m.map(|x| x as f32)
+}
+
+fn to_f64(m: &DMatrix<f32>) -> DMatrix<f64> {
+    m.map(f64::from)
+}
+
+#[test]
+fn exp_f32_within_two_ulp_of_std_exp() {
+    for i in 0..=200_000 {
+        let x = -87.0 * i as f32 / 200_000.0;
+        let (ours, std) = (exp_f32(x), x.exp());
+        assert!(
+            ((ours - std) / std).abs() <= EXP_REL_TOL,
+            "exp({x}): {ours} vs {std}"
+        );
+    }
+    assert_eq!(exp_f32(0.0), 1.0);
+    assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+}
+
+/// Queries across several blocks of 128 (and a partial last block), keys
+/// fewer than queries, and the masks: none, causal, padding.
+#[test]
+fn attention_fast_agrees_with_attention() {
+    let (n_q, n_k, d_k, d_v) = (300, 200, 16, 24);
+    let q = randn(1, n_q, d_k) * 2.0;
+    let k = randn(2, n_k, d_k);
+    let v = randn(3, n_k, d_v);
+    let is_token: Vec<bool> = (0..n_k).map(|j| j % 7 != 3).collect();
+    let pad = padding_mask::<f64>(n_q, &is_token).unwrap();
+    for (mask, fast_mask) in [
+        (None, FastMask::None),
+        (Some(&pad), FastMask::Additive(&pad)),
+    ] {
+        let slow = attention(&q, &k, &v, mask).unwrap().output;
+        let fast = attention_fast(&q, &k, &v, fast_mask).unwrap();
+        assert!(max_diff(&slow, &fast) < F64_TOL);
+        let pad32 = to_f32(&pad);
+        let fast_mask32 = match fast_mask {
+            FastMask::Additive(_) => FastMask::Additive(&pad32),
+            _ => FastMask::None,
+        };
+        let (q32, k32, v32) = (to_f32(&q), to_f32(&k), to_f32(&v));
+        let fast32 = attention_fast(&q32, &k32, &v32, fast_mask32).unwrap();
+        assert!(max_diff(&slow, &to_f64(&fast32)) < F32_TOL);
+    }
+}
+
+#[test]
+fn causal_fast_agrees_with_causal_mask() {
+    let (n, d_k) = (260, 32);
+    let (q, k, v) = (randn(4, n, d_k), randn(5, n, d_k), randn(6, n, d_k));
+    let mask = causal_mask::<f64>(n).unwrap();
+    let slow = attention(&q, &k, &v, Some(&mask)).unwrap().output;
+    let fast = attention_fast(&q, &k, &v, FastMask::Causal).unwrap();
+    assert!(max_diff(&slow, &fast) < F64_TOL);
+    let additive = attention_fast(&q, &k, &v, FastMask::Additive(&mask));
+    assert!(max_diff(&slow, &additive.unwrap()) < F64_TOL);
+    let (q32, k32, v32) = (to_f32(&q), to_f32(&k), to_f32(&v));
+    let fast32 = attention_fast(&q32, &k32, &v32, FastMask::Causal).unwrap();
+    assert!(max_diff(&slow, &to_f64(&fast32)) < F32_TOL);
+    // The first query sees only the first key: its output is v_0 exactly.
+    assert_eq!(fast.row(0), v.row(0));
+}
+
+#[test]
+fn attention_fast_refuses_what_attention_refuses() {
+    let q = randn(7, 4, 3);
+    let k = randn(8, 5, 3);
+    let v = randn(9, 5, 2);
+    let narrow = randn(10, 5, 2);
+    let fast = |q: &DMatrix<f64>, k: &DMatrix<f64>, v: &DMatrix<f64>| {
+        attention_fast(q, k, v, FastMask::None).unwrap_err()
+    };
+    let slow = |q: &DMatrix<f64>, k: &DMatrix<f64>, v: &DMatrix<f64>| {
+        attention(q, k, v, None).unwrap_err()
+    };
+    assert_eq!(fast(&q, &narrow, &v), slow(&q, &narrow, &v));
+    assert_eq!(fast(&q, &k, &q), slow(&q, &k, &q));
+    let empty = DMatrix::<f64>::zeros(0, 3);
+    assert_eq!(fast(&empty, &k, &v), slow(&empty, &k, &v));
+    // A mask of the wrong shape, and one that hides every key from query 2.
+    let square = causal_mask::<f64>(4).unwrap();
+    let err = attention_fast(&q, &k, &v, FastMask::Additive(&square));
+    let expected = attention(&q, &k, &v, Some(&square)).unwrap_err();
+    assert_eq!(err.unwrap_err(), expected);
+    let mut blind = DMatrix::zeros(4, 5);
+    blind.row_mut(2).fill(f64::NEG_INFINITY);
+    let err = attention_fast(&q, &k, &v, FastMask::Additive(&blind));
+    let expected = attention(&q, &k, &v, Some(&blind)).unwrap_err();
+    assert_eq!(err.unwrap_err(), expected);
+    // NaN in Q: the readable version meets it as a bad score.
+    let mut bad = q.clone();
+    bad[(1, 2)] = f64::NAN;
+    assert!(matches!(
+        fast(&bad, &k, &v),
+        Error::NotFinite {
+            what: "Q",
+            index: 5,
+            ..
+        }
+    ));
+    assert!(attention(&bad, &k, &v, None).is_err());
+}
+
+fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f64> {
+    let w = randn(seed, d_in, d_out) / (d_in as f64).sqrt();
+    let b = DVector::from_column_slice(randn(seed + 1, d_out, 1).as_slice());
+    Linear::new(w, b).unwrap()
+}
+
+#[test]
+fn multihead_fast_agrees_with_forward() {
+    let (n, d_model, h) = (150, 48, 4);
+    let mha = MultiHeadAttention::new(
+        h,
+        linear(11, d_model, d_model),
+        linear(13, d_model, d_model),
+        linear(15, d_model, d_model),
+        linear(17, d_model, d_model),
+    )
+    .unwrap();
+    let x = randn(19, n, d_model);
+    let mask = causal_mask::<f64>(n).unwrap();
+    for (m, fm) in [(None, FastMask::None), (Some(&mask), FastMask::Causal)] {
+        let slow = mha.forward(&x, &x, m).unwrap().output;
+        let fast = mha.forward_fast(&x, &x, fm).unwrap();
+        assert!(max_diff(&slow, &fast) < F64_TOL);
+    }
+    // Cross-attention: fewer keys than queries.
+    let x_kv = randn(21, 70, d_model);
+    let slow = mha.forward(&x, &x_kv, None).unwrap().output;
+    let fast = mha.forward_fast(&x, &x_kv, FastMask::None).unwrap();
+    assert!(max_diff(&slow, &fast) < F64_TOL);
+    let wrong = randn(23, n, d_model + 1);
+    assert_eq!(
+        mha.forward_fast(&wrong, &x, FastMask::None).unwrap_err(),
+        mha.forward(&wrong, &x, None).unwrap_err()
+    );
+}
+
+/// Bias and activation in another order of memory, not of arithmetic:
+/// the numbers are the same to the last bit.
+#[test]
+fn ffn_and_linear_fast_are_exact() {
+    let ffn = FeedForward::new(
+        linear(31, 24, 96),
+        linear(33, 96, 24),
+        Activation::GeluTanh,
+    )
+    .unwrap();
+    let x = randn(35, 40, 24);
+    assert_eq!(ffn.forward_fast(&x).unwrap(), ffn.forward(&x).unwrap());
+    let bad = randn(35, 40, 23);
+    assert_eq!(
+        ffn.forward_fast(&bad).unwrap_err(),
+        ffn.forward(&bad).unwrap_err()
+    );
+}
+
+#[test]
+fn layer_norm_fast_agrees_with_forward() {
+    let d = 64;
+    let gamma = DVector::from_column_slice(randn(41, d, 1).as_slice());
+    let beta = DVector::from_column_slice(randn(42, d, 1).as_slice());
+    let ln = LayerNorm::new(gamma, beta, 1e-5).unwrap();
+    // Tokens far from 0, where the order of the two passes matters.
+    let x = randn(43, 90, d).add_scalar(1e4);
+    let (slow, fast) = (ln.forward(&x).unwrap(), ln.forward_fast(&x).unwrap());
+    assert!(max_diff(&slow.output, &fast.output) < F64_TOL);
+    assert!(max_diff(&slow.x_hat, &fast.x_hat) < F64_TOL);
+    let inv =
+        |c: &DVector<f64>| DMatrix::from_column_slice(c.len(), 1, c.as_slice());
+    assert!(max_diff(&inv(&slow.inv_std), &inv(&fast.inv_std)) < F64_TOL);
+    let bad = randn(44, 3, d - 1);
+    assert_eq!(
+        ln.forward_fast(&bad).unwrap_err(),
+        ln.forward(&bad).unwrap_err()
+    );
+}
