@@ -8,9 +8,10 @@
 //! ```
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, anyhow};
 use ch01_probability::cross_entropy::perplexity;
 use ch04_language_model::checkpoint;
 use ch04_language_model::corpus::{Vocab, load_prose, split};
@@ -114,10 +115,18 @@ struct GenerateArgs {
     seed: u64,
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
         Command::Train(args) => train(args),
         Command::Generate(args) => generate_text(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The message and its causes on one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -213,9 +222,9 @@ fn train(a: TrainArgs) -> Result<()> {
 
 fn generate_text(a: GenerateArgs) -> Result<()> {
     let (model, vocab) = checkpoint::load::<f32>(&a.checkpoint)?;
-    let prompt = vocab.encode(&a.prompt, "prompt").with_context(|| {
-        format!(
-            "the model knows only these characters: {:?}",
+    let prompt = vocab.encode(&a.prompt, "prompt").map_err(|e| {
+        anyhow!(
+            "{e}; the model knows only these characters: {:?}",
             vocab.chars().iter().collect::<String>()
         )
     })?;
