@@ -13,7 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (model, _) = load::<f64>(std::path::Path::new(checkpoint))?;
     let reference: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(json)?)?;
-    let tokens: Vec<usize> = serde_json::from_value(reference["tokens"].clone())?;
+    let tokens: Vec<usize> =
+        serde_json::from_value(reference["tokens"].clone())?;
     let logits: Vec<Vec<f64>> =
         serde_json::from_value(reference["logits"].clone())?;
     let ours = model.forward(&tokens)?.logits;

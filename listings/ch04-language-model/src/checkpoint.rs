@@ -94,8 +94,7 @@ pub fn save<T: Real>(
     .collect();
     let data = safetensors::serialize(tensors, Some(metadata))
         .map_err(|e| err(path, e.to_string()))?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-    {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| LmError::Io {
             path: parent.display().to_string(),
             source,

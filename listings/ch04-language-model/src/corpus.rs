@@ -118,12 +118,11 @@ pub fn load_prose(dir: &Path) -> Result<String, LmError> {
     files.sort();
     let mut text = String::new();
     for file in &files {
-        let page = std::fs::read_to_string(file).map_err(|source| {
-            LmError::Io {
+        let page =
+            std::fs::read_to_string(file).map_err(|source| LmError::Io {
                 path: file.display().to_string(),
                 source,
-            }
-        })?;
+            })?;
         text.push_str(&prose(&page));
     }
     if text.trim().is_empty() {
@@ -255,8 +254,7 @@ impl Vocab {
     pub fn from_chars(chars: Vec<char>) -> Result<Self, LmError> {
         if chars.is_empty() || chars.windows(2).any(|w| w[0] >= w[1]) {
             return Err(LmError::EmptyCorpus(
-                "a vocabulary needs distinct characters in sorted order"
-                    .into(),
+                "a vocabulary needs distinct characters in sorted order".into(),
             ));
         }
         Ok(Vocab { chars })

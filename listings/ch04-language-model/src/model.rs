@@ -106,7 +106,10 @@ impl Config {
 
     /// The number of trainable numbers.
     pub fn n_parameters(&self) -> usize {
-        self.parameter_shapes().iter().map(|(_, (r, c))| r * c).sum()
+        self.parameter_shapes()
+            .iter()
+            .map(|(_, (r, c))| r * c)
+            .sum()
     }
 }
 
@@ -480,7 +483,11 @@ impl<T: Real> Model<T> {
     ///
     /// # Errors
     /// As [`Model::loss_and_grads`].
-    pub fn loss(&self, tokens: &[usize], targets: &[usize]) -> Result<T, Error> {
+    pub fn loss(
+        &self,
+        tokens: &[usize],
+        targets: &[usize],
+    ) -> Result<T, Error> {
         let cache = self.forward(tokens)?;
         Ok(cross_entropy_rows(&cache.logits, targets)?.0)
     }

@@ -46,7 +46,9 @@ pub fn next_distribution<T: Real>(
         }
         if k < z.len() {
             let mut sorted: Vec<T> = z.iter().copied().collect();
-            sorted.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+            sorted.sort_by(|a, b| {
+                b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal)
+            });
             let kth = sorted[k - 1];
             let minus_inf = T::min_value().unwrap() * (T::one() + T::one());
             z.apply(|z_c| {

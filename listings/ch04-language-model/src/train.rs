@@ -144,7 +144,8 @@ impl<T: Real> Trainer<T> {
             }
         }
         let t = self.adam.steps() + 1;
-        self.adam.set_learning_rate(self.schedule.learning_rate(t)?)?;
+        self.adam
+            .set_learning_rate(self.schedule.learning_rate(t)?)?;
         self.adam.step(&mut params, &grads)?;
         self.model = Model::from_parameters(self.model.config, params)?;
         Ok(loss)

@@ -27,7 +27,9 @@ fn inline_math_over_a_line_break_is_removed() {
 
 #[test]
 fn split_never_overlaps_and_covers_the_text() {
-    let text: String = (0..2345).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let text: String = (0..2345)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     let s = split(&text, 100, 4).unwrap();
     let mut owner = vec![0u8; text.chars().count()];
     for r in &s.train_ranges {
@@ -54,8 +56,8 @@ fn split_never_overlaps_and_covers_the_text() {
 
 #[test]
 fn split_of_the_book_is_deterministic_and_disjoint() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../src/de");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/de");
     let text = load_prose(&dir).unwrap();
     let a = split(&text, 2000, 10).unwrap();
     let b = split(&text, 2000, 10).unwrap();
@@ -82,7 +84,10 @@ fn an_empty_corpus_is_refused() {
         .unwrap();
     let e = load_prose(dir.path()).unwrap_err();
     assert!(matches!(e, LmError::EmptyCorpus(_)), "{e}");
-    assert!(e.to_string().contains("no prose in 1 Markdown files"), "{e}");
+    assert!(
+        e.to_string().contains("no prose in 1 Markdown files"),
+        "{e}"
+    );
 }
 
 #[test]

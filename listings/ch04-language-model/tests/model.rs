@@ -30,7 +30,10 @@ fn gradient_of_the_whole_model_matches_finite_differences() {
     let params = model.parameters();
     let names = TINY.parameter_shapes();
     let loss_at = |p: Vec<DMatrix<f64>>| {
-        Model::from_parameters(TINY, p).unwrap().loss(&x, &y).unwrap()
+        Model::from_parameters(TINY, p)
+            .unwrap()
+            .loss(&x, &y)
+            .unwrap()
     };
     let mut checked = 0;
     for (i, ((name, _), g)) in names.iter().zip(&grads).enumerate() {

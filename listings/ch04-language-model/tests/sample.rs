@@ -138,7 +138,10 @@ fn a_checkpoint_of_another_configuration_is_refused() {
         safetensors::serialize(tensors, header.metadata().clone()).unwrap();
     std::fs::write(&other, data).unwrap();
     let e = load::<f32>(&other).unwrap_err();
-    assert!(e.to_string().contains("`tok_emb` is F64, expected F32"), "{e}");
+    assert!(
+        e.to_string().contains("`tok_emb` is F64, expected F32"),
+        "{e}"
+    );
 }
 
 #[test]

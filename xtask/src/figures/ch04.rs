@@ -86,7 +86,7 @@ const EVAL_WINDOWS: usize = 48;
 
 /// The temperatures of the samples, their length and seed.
 const TEMPERATURES: [f32; 3] = [0.5, 1.0, 1.5];
-const SAMPLE_LEN: usize = 76;
+const SAMPLE_LEN: usize = 116;
 const SAMPLE_SEED: u64 = 4;
 
 /// What the build-time run produced.
@@ -137,8 +137,14 @@ fn train_once() -> Result<Run> {
     let prompt = vocab.encode("Die ", "prompt")?;
     let mut samples = Vec::new();
     for t in TEMPERATURES {
-        let tokens =
-            generate(&trainer.model, &prompt, SAMPLE_LEN, t, None, SAMPLE_SEED)?;
+        let tokens = generate(
+            &trainer.model,
+            &prompt,
+            SAMPLE_LEN,
+            t,
+            None,
+            SAMPLE_SEED,
+        )?;
         samples.push(vocab.decode(&tokens));
     }
     Ok(Run {
@@ -189,7 +195,10 @@ fn lm_training(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         let legend = |color: RGBColor, width: u32| {
             move |(x, y): (i32, i32)| {
-                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(width))
+                PathElement::new(
+                    [(x, y), (x + 20, y)],
+                    color.stroke_width(width),
+                )
             }
         };
         chart
@@ -212,21 +221,30 @@ fn lm_training(lang: Lang) -> Result<String> {
             .label(lang.pick("Validierung", "validation"))
             .legend(legend(PALETTE[0], 3));
         chart
-            .draw_series(r.valid.iter().map(|&p| {
-                Circle::new(p, 4, PALETTE[0].filled())
-            }))
+            .draw_series(
+                r.valid
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, PALETTE[0].filled())),
+            )
             .map_err(plot_err)?;
         let lines = [
             (r.unigram, PALETTE[1], lang.pick("Unigramm", "unigram")),
             (r.bigram, PALETTE[2], lang.pick("Bigramm", "bigram")),
-            (r.log_v, PALETTE[3], lang.pick("gleichverteilt, log V", "uniform, log V")),
+            (
+                r.log_v,
+                PALETTE[3],
+                lang.pick("gleichverteilt, log V", "uniform, log V"),
+            ),
         ];
         for (value, color, name) in lines {
             // Dashed: short segments along the whole width.
             let dashes = (0..50).map(|k| {
                 let a = steps * f64::from(k) / 50.0;
                 let b = steps * (f64::from(k) + 0.5) / 50.0;
-                PathElement::new([(a, value), (b, value)], color.stroke_width(2))
+                PathElement::new(
+                    [(a, value), (b, value)],
+                    color.stroke_width(2),
+                )
             });
             chart
                 .draw_series(dashes)
@@ -253,27 +271,20 @@ fn lm_samples(lang: Lang) -> Result<String> {
     render((SIZE.0, height), |root| {
         for (i, (t, text)) in TEMPERATURES.iter().zip(&r.samples).enumerate() {
             let y = 24 + 70 * i as i32;
-            let label = format!(
-                "T = {}",
-                format_number(f64::from(*t), 1, lang)
-            );
-            root.draw(&Text::new(label, (16, y), (FONT, 17).into_font().style(FontStyle::Bold)))
-                .map_err(plot_err)?;
-            // Two lines of at most 40 characters, in a monospace font so
-            // that every character (spaces too) is visible as itself.
+            let label =
+                format!("T = {}", format_number(f64::from(*t), 1, lang));
+            root.draw(&Text::new(
+                label,
+                (16, y),
+                (FONT, 17).into_font().style(FontStyle::Bold),
+            ))
+            .map_err(plot_err)?;
+            // Two lines of at most 60 characters, in a monospace font.
             let chars: Vec<char> = text.chars().collect();
-            for (j, line) in chars.chunks(40).enumerate() {
+            for (j, line) in chars.chunks(60).enumerate() {
                 let line: String = line.iter().collect();
-                let shown = format!("»{}«", line.replace(' ', "\u{2423}"));
-                let shown = if chars.len() > 40 && j == 0 {
-                    shown.trim_end_matches('«').to_string()
-                } else if j > 0 {
-                    shown.trim_start_matches('»').to_string()
-                } else {
-                    shown
-                };
                 root.draw(&Text::new(
-                    shown,
+                    line,
                     (90, y + 24 * j as i32),
                     ("monospace", 17).into_font(),
                 ))
@@ -281,8 +292,8 @@ fn lm_samples(lang: Lang) -> Result<String> {
             }
         }
         let note = lang.pick(
-            "Eingabe „Die “, dann Zeichen für Zeichen gezogen; ␣ = Leerzeichen",
-            "prompt \"Die \", then drawn character by character; ␣ = space",
+            "Eingabe „Die “, dann Zeichen für Zeichen gezogen, Startwert 4",
+            "prompt \"Die \", then drawn character by character, seed 4",
         );
         root.draw(&Text::new(
             note,
