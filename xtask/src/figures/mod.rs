@@ -12,6 +12,7 @@ use crate::lang::Lang;
 mod ch01;
 mod ch02;
 mod ch03;
+mod ch04;
 mod style;
 
 /// A figure that the book can show.
@@ -38,7 +39,8 @@ impl Figure {
 }
 
 /// The figures of each chapter; a new chapter adds its module here.
-static CHAPTERS: &[&[Figure]] = &[ch01::FIGURES, ch02::FIGURES, ch03::FIGURES];
+static CHAPTERS: &[&[Figure]] =
+    &[ch01::FIGURES, ch02::FIGURES, ch03::FIGURES, ch04::FIGURES];
 
 /// Every figure of the book.
 pub fn all() -> impl Iterator<Item = &'static Figure> {

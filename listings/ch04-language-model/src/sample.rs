@@ -1,0 +1,116 @@
+//! Generating text: the next character's distribution with a temperature
+//! and top-k, sampled one character at a time.
+//!
+//! Book: section „Text erzeugen“ / "Generating text" of chapter 4.
+
+use ch01_probability::softmax::softmax_with_temperature;
+use nalgebra::DVector;
+use notation::{Error, Real};
+use rand::Rng;
+
+use crate::model::Model;
+
+// ANCHOR: next_distribution
+/// The distribution of the next token from its logits `z`, with
+/// temperature `T` (1.16) and, optionally, only the `k` largest logits.
+///
+/// ```text
+/// q_c ∝ exp(z_c / T) if z_c is among the k largest, else q_c = 0   (4.6)
+/// ```
+///
+/// Top-k sets the other logits to `−∞`, which the softmax of chapter 1
+/// turns into probability 0. Ties at the `k`-th value are all kept.
+///
+/// # Shapes
+/// `z`: `V` logits → `V` probabilities.
+///
+/// # Book
+/// Formel (4.6) in Kapitel 4, „Text erzeugen“ / formula (4.6) in
+/// chapter 4, "Generating text".
+///
+/// # Errors
+/// `T` not a positive finite number, `k = 0`, or the softmax's errors.
+pub fn next_distribution<T: Real>(
+    z: &DVector<T>,
+    temperature: T,
+    top_k: Option<usize>,
+) -> Result<DVector<T>, Error> {
+    let mut z = z.clone();
+    if let Some(k) = top_k {
+        if k == 0 {
+            return Err(Error::Domain {
+                what: "top-k",
+                requirement: "k ≥ 1",
+                value: 0.0,
+            });
+        }
+        if k < z.len() {
+            let mut sorted: Vec<T> = z.iter().copied().collect();
+            sorted.sort_by(|a, b| {
+                b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let kth = sorted[k - 1];
+            let minus_inf = T::min_value().unwrap() * (T::one() + T::one());
+            z.apply(|z_c| {
+                if *z_c < kth {
+                    *z_c = minus_inf
+                }
+            });
+        }
+    }
+    softmax_with_temperature(&z, temperature)
+}
+// ANCHOR_END: next_distribution
+
+/// The index `c` with `F(c−1) ≤ u < F(c)`, `F` the cumulative sum of
+/// `q`: a draw from `q` for `u` uniform in `[0, 1)` (inverse transform).
+pub fn sample_index<T: Real>(q: &DVector<T>, u: f64) -> usize {
+    let mut cumulative = 0.0;
+    for (c, &q_c) in q.iter().enumerate() {
+        cumulative += Into::<f64>::into(q_c);
+        if u < cumulative {
+            return c;
+        }
+    }
+    // Rounding may leave the sum a hair below 1: take the last token
+    // with positive probability.
+    q.iter()
+        .rposition(|&q_c| q_c > T::zero())
+        .unwrap_or(q.len() - 1)
+}
+
+// ANCHOR: generate
+/// Continues `prompt` by `n_new` tokens, each drawn from (4.6) given the
+/// last `n_ctx` tokens: ancestral sampling from the factorization (4.1).
+/// The same `seed` gives the same text.
+///
+/// # Book
+/// Kapitel 4, „Text erzeugen“ / chapter 4, "Generating text".
+///
+/// # Errors
+/// An empty prompt, a token `≥ V`, or the errors of
+/// [`next_distribution`].
+pub fn generate<T: Real>(
+    model: &Model<T>,
+    prompt: &[usize],
+    n_new: usize,
+    temperature: T,
+    top_k: Option<usize>,
+    seed: u64,
+) -> Result<Vec<usize>, Error> {
+    if prompt.is_empty() {
+        return Err(Error::Empty { what: "prompt" });
+    }
+    let mut rng = ch02_transformer::random::rng(seed);
+    let mut tokens = prompt.to_vec();
+    for _ in 0..n_new {
+        let start = tokens.len().saturating_sub(model.config.context);
+        let cache = model.forward(&tokens[start..])?;
+        let last = cache.logits.row(cache.logits.nrows() - 1).transpose();
+        let q = next_distribution(&last, temperature, top_k)?;
+        let u: f64 = rng.random();
+        tokens.push(sample_index(&q, u));
+    }
+    Ok(tokens)
+}
+// ANCHOR_END: generate

@@ -1,0 +1,184 @@
+//! Training: minibatches of windows from the training text, the average
+//! cross-entropy and its gradient, AdamW with warm-up and cosine decay
+//! from chapter 3; and the validation loss.
+//!
+//! Book: section „Training“ / "Training" of chapter 4.
+
+use ch03_optimization::Optimizer;
+use ch03_optimization::adam::{Adam, AdamConfig, WeightDecay};
+use ch03_optimization::schedule::WarmupCosine;
+use nalgebra::DMatrix;
+use notation::{Error, Real};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::Model;
+
+/// How to train.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Windows per step (each `n_ctx` tokens long).
+    pub batch_size: usize,
+    /// The peak learning rate η_max of the schedule.
+    pub lr: f64,
+    /// Linear warm-up steps before the cosine decay.
+    pub warmup: usize,
+    /// Decoupled weight decay λ of AdamW (0 for plain Adam).
+    pub weight_decay: f64,
+    /// Seed of the weights and of the window positions.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    /// 600 steps of 16 windows; η_max = 3·10⁻³ (a common value for small
+    /// character models, three times Adam's default 10⁻³ because the model
+    /// is small and the schedule decays it); 30 warm-up steps (5 %);
+    /// λ = 0.01, the default of `torch.optim.AdamW`.
+    fn default() -> Self {
+        TrainConfig {
+            steps: 600,
+            batch_size: 16,
+            lr: 3e-3,
+            warmup: 30,
+            weight_decay: 0.01,
+            seed: 1,
+        }
+    }
+}
+
+/// The state of a training run: model, optimizer, schedule, random
+/// window positions.
+pub struct Trainer<T: Real> {
+    /// The model being trained.
+    pub model: Model<T>,
+    config: TrainConfig,
+    adam: Adam<T>,
+    schedule: WarmupCosine<T>,
+    rng: ChaCha8Rng,
+}
+
+fn to_t<T: Real>(x: f64) -> T {
+    T::from_f64(x).expect("f64 converts to T")
+}
+
+impl<T: Real> Trainer<T> {
+    /// A trainer for `model` with AdamW (ε = 10⁻⁸ outside the root, as
+    /// PyTorch) and the warm-up-cosine schedule (η_min = η_max / 10).
+    ///
+    /// # Errors
+    /// `steps ≤ warmup`, a learning rate or weight decay out of range,
+    /// `batch_size = 0`.
+    pub fn new(model: Model<T>, config: TrainConfig) -> Result<Self, Error> {
+        if config.batch_size == 0 {
+            return Err(Error::Domain {
+                what: "batch size",
+                requirement: "≥ 1",
+                value: 0.0,
+            });
+        }
+        let mut adam_config = AdamConfig::<T>::pytorch_adamw();
+        adam_config.lr = to_t(config.lr);
+        adam_config.weight_decay = if config.weight_decay > 0.0 {
+            WeightDecay::Decoupled(to_t(config.weight_decay))
+        } else {
+            WeightDecay::None
+        };
+        let adam = Adam::new(adam_config)?;
+        let peak = to_t(config.lr);
+        let schedule = WarmupCosine::new(
+            peak,
+            peak / to_t(10.0),
+            config.warmup,
+            config.steps,
+        )?;
+        let rng = ch02_transformer::random::rng(config.seed ^ 0x5eed);
+        Ok(Trainer {
+            model,
+            config,
+            adam,
+            schedule,
+            rng,
+        })
+    }
+
+    /// The number of steps taken.
+    pub fn steps_taken(&self) -> usize {
+        self.adam.steps()
+    }
+
+    // ANCHOR: train_step
+    /// One step: `B` windows at random positions of `data`, the average
+    /// loss over their `B · n_ctx` predictions, its gradient by the
+    /// backward passes, and one AdamW step (3.13) at the scheduled
+    /// learning rate. Returns the batch loss before the step.
+    ///
+    /// # Errors
+    /// `data` is shorter than `n_ctx + 1` tokens, or a token is `≥ V`.
+    pub fn step(&mut self, data: &[usize]) -> Result<T, Error> {
+        let n = self.model.config.context;
+        if data.len() < n + 1 {
+            return Err(Error::Shape {
+                what: "training tokens",
+                expected: format!("at least n_ctx + 1 = {}", n + 1),
+                got: format!("{}", data.len()),
+            });
+        }
+        let b = self.config.batch_size;
+        let mut params = self.model.parameters();
+        let mut grads: Vec<DMatrix<T>> = params
+            .iter()
+            .map(|p| DMatrix::zeros(p.nrows(), p.ncols()))
+            .collect();
+        let mut loss = T::zero();
+        let scale = T::one() / to_t(b as f64);
+        for _ in 0..b {
+            let s = self.rng.random_range(0..data.len() - n);
+            let (x, y) = (&data[s..s + n], &data[s + 1..s + n + 1]);
+            let (l, g) = self.model.loss_and_grads(x, y)?;
+            // The batch loss is the mean over windows, so is its gradient.
+            loss += l * scale;
+            for (acc, g_i) in grads.iter_mut().zip(&g) {
+                *acc += g_i * scale;
+            }
+        }
+        let t = self.adam.steps() + 1;
+        self.adam
+            .set_learning_rate(self.schedule.learning_rate(t)?)?;
+        self.adam.step(&mut params, &grads)?;
+        self.model = Model::from_parameters(self.model.config, params)?;
+        Ok(loss)
+    }
+    // ANCHOR_END: train_step
+}
+
+/// The average cross-entropy (nats per token) of `model` on `data`, read
+/// in consecutive windows of `n_ctx` predictions (the first prediction of
+/// each window sees only one character). At most `max_windows` windows,
+/// evenly spread, are used (`usize::MAX` for all).
+///
+/// # Errors
+/// `data` has fewer than 2 tokens, or a token is `≥ V`.
+pub fn evaluate<T: Real>(
+    model: &Model<T>,
+    data: &[usize],
+    max_windows: usize,
+) -> Result<f64, Error> {
+    if data.len() < 2 {
+        return Err(Error::Empty {
+            what: "validation tokens (at least 2)",
+        });
+    }
+    let n = model.config.context;
+    let starts: Vec<usize> = (0..data.len() - 1).step_by(n).collect();
+    let every = starts.len().div_ceil(max_windows.max(1));
+    let (mut sum, mut count) = (0.0, 0usize);
+    for &s in starts.iter().step_by(every) {
+        let e = (s + n).min(data.len() - 1);
+        let loss: f64 = model.loss(&data[s..e], &data[s + 1..e + 1])?.into();
+        sum += loss * (e - s) as f64;
+        count += e - s;
+    }
+    Ok(sum / count as f64)
+}

@@ -1,0 +1,106 @@
+//! The corpus: what is kept of a page, the split, the vocabulary.
+
+use ch04_language_model::LmError;
+use ch04_language_model::corpus::{Vocab, load_prose, prose, split};
+
+#[test]
+fn prose_drops_code_math_directives_html_and_tables() {
+    let page = "# Titel\n\nEin Satz mit $x^2$ und `code`.\n\n\
+                ```rust\nfn main() { let a = \"$\"; }\n```\n\n\
+                $$\na = b\n$$\n\n{{#formula softmax}}\n\n\
+                <div class=\"x\">Text</div> und [ein Link](a.md).\n\n\
+                | de | en |\n|---|---|\n| Wort | word |\n\n\
+                - ein *Punkt*\n  über zwei Zeilen\n";
+    let text = prose(page);
+    assert_eq!(
+        text,
+        "Titel\nEin Satz mit und.\nText und ein Link.\n\
+         ein Punkt über zwei Zeilen\n"
+    );
+}
+
+#[test]
+fn inline_math_over_a_line_break_is_removed() {
+    let text = prose("Mit $a +\nb$ gilt es.\n");
+    assert_eq!(text, "Mit gilt es.\n");
+}
+
+#[test]
+fn split_never_overlaps_and_covers_the_text() {
+    let text: String = (0..2345)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let s = split(&text, 100, 4).unwrap();
+    let mut owner = vec![0u8; text.chars().count()];
+    for r in &s.train_ranges {
+        r.clone().for_each(|i| owner[i] += 1);
+    }
+    for r in &s.valid_ranges {
+        r.clone().for_each(|i| owner[i] += 10);
+    }
+    // Every character in exactly one of the two texts.
+    assert!(owner.iter().all(|&o| o == 1 || o == 10));
+    assert_eq!(s.train.chars().count() + s.valid.chars().count(), 2345);
+    // Every 4th piece is held out: pieces 3, 7, 11, ... of 24 pieces.
+    assert_eq!(s.valid_ranges.len(), 6);
+    assert_eq!(s.valid_ranges[0], 300..400);
+    // The texts are the pieces themselves.
+    let chars: Vec<char> = text.chars().collect();
+    let valid: String = s
+        .valid_ranges
+        .iter()
+        .flat_map(|r| chars[r.clone()].iter())
+        .collect();
+    assert_eq!(valid, s.valid);
+}
+
+#[test]
+fn split_of_the_book_is_deterministic_and_disjoint() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/de");
+    let text = load_prose(&dir).unwrap();
+    let a = split(&text, 2000, 10).unwrap();
+    let b = split(&text, 2000, 10).unwrap();
+    assert_eq!(a, b);
+    for v in &a.valid_ranges {
+        for t in &a.train_ranges {
+            assert!(v.end <= t.start || t.end <= v.start, "{v:?} {t:?}");
+        }
+    }
+    assert!(!a.valid.is_empty() && a.train.len() > 5 * a.valid.len());
+}
+
+#[test]
+fn too_short_a_corpus_is_refused() {
+    let e = split("abc", 2, 3).unwrap_err();
+    assert!(matches!(e, LmError::ShortCorpus(_)), "{e}");
+    assert!(e.to_string().contains("3 characters"), "{e}");
+}
+
+#[test]
+fn an_empty_corpus_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.md"), "```\ncode only\n```\n$$x$$\n")
+        .unwrap();
+    let e = load_prose(dir.path()).unwrap_err();
+    assert!(matches!(e, LmError::EmptyCorpus(_)), "{e}");
+    assert!(
+        e.to_string().contains("no prose in 1 Markdown files"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vocabulary_encodes_decodes_and_names_unknown_characters() {
+    let v = Vocab::from_text("hallo welt").unwrap();
+    assert_eq!(v.chars(), &[' ', 'a', 'e', 'h', 'l', 'o', 't', 'w']);
+    let tokens = v.encode("hallo", "prompt").unwrap();
+    assert_eq!(tokens, vec![3, 1, 4, 4, 5]);
+    assert_eq!(v.decode(&tokens), "hallo");
+    let e = v.encode("hallo!", "prompt").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "character '!' at position 5 of the prompt is not in the \
+         vocabulary (8 characters seen in training)"
+    );
+}
