@@ -14,7 +14,9 @@ use nalgebra::DVector;
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, plot_err, render};
+use super::style::{
+    FONT, PALETTE, SIZE, number_fixed, number_trimmed, plot_err, render,
+};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -140,15 +142,16 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
             .y_desc(lang.pick("Wahrscheinlichkeit", "probability"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|t| format_number(*t, lang))
-            .y_label_formatter(&|p| format_number(*p, lang))
+            .x_label_formatter(&|t| number_trimmed(*t, 2, lang))
+            .y_label_formatter(&|p| number_trimmed(*p, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
         for (i, (&z_i, color)) in LOGITS.iter().zip(PALETTE).enumerate() {
             let points = temps.iter().zip(&probs).map(|(&t, p)| (t, p[i]));
             let k = SUBSCRIPTS[i];
-            let label = format!("p{k} (z{k} = {})", format_number(z_i, lang));
+            let label =
+                format!("p{k} (z{k} = {})", number_trimmed(z_i, 2, lang));
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
                 .map_err(plot_err)?
@@ -215,12 +218,12 @@ fn bernoulli_likelihood(lang: Lang) -> Result<String> {
                 .axis_desc_style((FONT, 16))
                 .x_labels(6)
                 .y_labels(6)
-                .x_label_formatter(&|t| format_number(*t, lang))
+                .x_label_formatter(&|t| number_trimmed(*t, 2, lang))
                 .y_label_formatter(&|v| {
                     if exp {
-                        format_number(v * 1000.0, lang)
+                        number_trimmed(v * 1000.0, 2, lang)
                     } else {
-                        format_number(*v, lang)
+                        number_trimmed(*v, 2, lang)
                     }
                 })
                 .light_line_style(WHITE.mix(0.0))
@@ -252,7 +255,7 @@ fn bernoulli_likelihood(lang: Lang) -> Result<String> {
                     PALETTE[1].filled(),
                 )])
                 .map_err(plot_err)?;
-            let text = format!("θ̂ = {}", format_number(theta_hat, lang));
+            let text = format!("θ̂ = {}", number_trimmed(theta_hat, 2, lang));
             chart
                 .draw_series([Text::new(
                     text,
@@ -314,8 +317,8 @@ fn gaussian_nll_contours(lang: Lang) -> Result<String> {
             )
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| format_number(*v, lang))
-            .y_label_formatter(&|v| format_number(*v, lang))
+            .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
+            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -337,8 +340,8 @@ fn gaussian_nll_contours(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         let label = format!(
             "μ̂ = {}, σ̂ = {}",
-            format_number(mu_hat, lang),
-            format_number(sigma_hat, lang)
+            number_trimmed(mu_hat, 2, lang),
+            number_trimmed(sigma_hat, 2, lang)
         );
         chart
             .draw_series([Text::new(
@@ -412,8 +415,8 @@ fn cross_entropy_loss(lang: Lang) -> Result<String> {
             .y_desc(lang.pick("Verlust −log q (nats)", "loss −log q (nats)"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| format_number(*v, lang))
-            .y_label_formatter(&|v| format_number(*v, lang))
+            .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
+            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -430,8 +433,8 @@ fn cross_entropy_loss(lang: Lang) -> Result<String> {
                 .map_err(plot_err)?;
             let text = format!(
                 "q = {}: {}",
-                format_number(q, lang),
-                format_number(loss, lang)
+                number_trimmed(q, 2, lang),
+                number_trimmed(loss, 2, lang)
             );
             chart
                 .draw_series([Text::new(
@@ -470,7 +473,7 @@ fn regression_training(lang: Lang) -> Result<String> {
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format_number(*v, lang))
+            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -506,7 +509,7 @@ fn regression_training(lang: Lang) -> Result<String> {
             .map_err(plot_err)?
             .label(format!(
                 "smartcore LogisticRegression: J = {}",
-                format_number_digits(reference, 4, lang)
+                number_fixed(reference, 4, lang)
             ))
             .legend(|(x, y)| {
                 PathElement::new(
@@ -524,25 +527,4 @@ fn regression_training(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
         Ok(())
     })
-}
-
-/// A number with `digits` decimals in the page's language.
-fn format_number_digits(x: f64, digits: usize, lang: Lang) -> String {
-    let text = format!("{x:.digits$}");
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
-}
-
-/// A number as the page's language writes it: `0,5` in German, `0.5` in
-/// English, without trailing zeros.
-fn format_number(x: f64, lang: Lang) -> String {
-    let text = format!("{:.2}", x);
-    let text = text.trim_end_matches('0').trim_end_matches('.').to_string();
-    let text = if text == "-0" { "0".to_string() } else { text };
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
 }

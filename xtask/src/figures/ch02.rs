@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, plot_err, render};
+use super::style::{FONT, PALETTE, SIZE, number_trimmed, plot_err, render};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -160,8 +160,8 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
             .y_desc(lang.pick("Varianz von q · k", "variance of q · k"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| format_number(*x, lang))
-            .y_label_formatter(&|y| format_number(*y, lang))
+            .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -235,8 +235,8 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
             )
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| format_number(*x, lang))
-            .y_label_formatter(&|y| format_number(*y, lang))
+            .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -574,7 +574,7 @@ fn color_bar(
         .disable_x_axis()
         .y_labels(5)
         .label_style((FONT, 13))
-        .y_label_formatter(&|v| format_number(*v, lang))
+        .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
         .draw()
         .map_err(plot_err)?;
     let steps = 100;
@@ -609,18 +609,6 @@ fn mix(a: RGBColor, b: RGBColor, t: f64) -> RGBColor {
         (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8
     };
     RGBColor(f(a.0, b.0), f(a.1, b.1), f(a.2, b.2))
-}
-
-/// A number as the page's language writes it: `0,5` in German, `0.5` in
-/// English, without trailing zeros.
-fn format_number(x: f64, lang: Lang) -> String {
-    let text = format!("{:.2}", x);
-    let text = text.trim_end_matches('0').trim_end_matches('.').to_string();
-    let text = if text == "-0" { "0".to_string() } else { text };
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
 }
 
 /// One box of the architecture diagram.

@@ -17,7 +17,7 @@ use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, plot_err, render};
+use super::style::{FONT, PALETTE, SIZE, number_trimmed, plot_err, render};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -149,22 +149,6 @@ pub const FIGURES: &[Figure] = &[
     },
 ];
 
-/// A number as the page's language writes it (`0,5` or `0.5`), with at
-/// most `digits` decimals and no trailing zeros.
-fn format_number(x: f64, digits: usize, lang: Lang) -> String {
-    let text = format!("{x:.digits$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    };
-    let text = if text == "-0" { "0".to_string() } else { text };
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
-}
-
 /// A power of ten as `10^k` with a superscript exponent.
 fn power_of_ten(x: f64) -> String {
     const SUPERSCRIPTS: [char; 10] =
@@ -228,8 +212,8 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
         for ((eta, rho, losses), color) in curves.iter().zip(PALETTE) {
             let label = format!(
                 "η = {}  (ρ = {})",
-                format_number(*eta, 3, lang),
-                format_number(*rho, 2, lang)
+                number_trimmed(*eta, 3, lang),
+                number_trimmed(*rho, 2, lang)
             );
             chart
                 .draw_series(LineSeries::new(
@@ -422,8 +406,8 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
             .y_desc("θ₂")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| format_number(*x, 1, lang))
-            .y_label_formatter(&|y| format_number(*y, 1, lang))
+            .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
             .draw()
             .map_err(plot_err)?;
@@ -515,7 +499,7 @@ fn warmup_schedule(lang: Lang) -> Result<String> {
             .y_desc(lang.pick("Lernrate η_t", "learning rate η_t"))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| format_number(*y, 4, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 4, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -703,8 +687,8 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
             .y_desc("y")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| format_number(*x, 1, lang))
-            .y_label_formatter(&|y| format_number(*y, 1, lang))
+            .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
             .draw()
             .map_err(plot_err)?;
@@ -922,7 +906,7 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
             )
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| format_number(*y, 1, lang))
+            .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -1070,7 +1054,7 @@ fn iris_training(lang: Lang) -> Result<String> {
             .y_label_formatter(&|y| {
                 let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
                 if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
-                    format_number(*y, 1, lang)
+                    number_trimmed(*y, 1, lang)
                 } else {
                     String::new()
                 }

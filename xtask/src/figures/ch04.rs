@@ -16,7 +16,7 @@ use ch04_language_model::train::{TrainConfig, Trainer, evaluate};
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, plot_err, render};
+use super::style::{FONT, PALETTE, SIZE, number_fixed, plot_err, render};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -157,15 +157,6 @@ fn train_once() -> Result<Run> {
     })
 }
 
-/// A number as the page's language writes it, with `digits` decimals.
-fn format_number(x: f64, digits: usize, lang: Lang) -> String {
-    let text = format!("{x:.digits$}");
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
-}
-
 /// Training and validation loss of the build-time run, with the count
 /// models' validation cross-entropy as horizontal lines.
 fn lm_training(lang: Lang) -> Result<String> {
@@ -189,7 +180,7 @@ fn lm_training(lang: Lang) -> Result<String> {
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format_number(*v, 1, lang))
+            .y_label_formatter(&|v| number_fixed(*v, 1, lang))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(plot_err)?;
@@ -249,7 +240,7 @@ fn lm_training(lang: Lang) -> Result<String> {
             chart
                 .draw_series(dashes)
                 .map_err(plot_err)?
-                .label(format!("{name}: {}", format_number(value, 2, lang)))
+                .label(format!("{name}: {}", number_fixed(value, 2, lang)))
                 .legend(legend(color, 2));
         }
         chart
@@ -271,8 +262,7 @@ fn lm_samples(lang: Lang) -> Result<String> {
     render((SIZE.0, height), |root| {
         for (i, (t, text)) in TEMPERATURES.iter().zip(&r.samples).enumerate() {
             let y = 24 + 70 * i as i32;
-            let label =
-                format!("T = {}", format_number(f64::from(*t), 1, lang));
+            let label = format!("T = {}", number_fixed(f64::from(*t), 1, lang));
             root.draw(&Text::new(
                 label,
                 (16, y),

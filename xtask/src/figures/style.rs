@@ -4,6 +4,8 @@ use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::lang::Lang;
+
 /// The size of a full-width figure in pixels (it scales with the page).
 pub const SIZE: (u32, u32) = (720, 400);
 
@@ -39,4 +41,30 @@ pub fn render(
 /// Turns a plotters error into an `anyhow` error.
 pub fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotters: {e:?}")
+}
+
+/// A number with exactly `digits` decimals, as the page's language writes
+/// it: `0,50` in German, `0.50` in English.
+pub fn number_fixed(x: f64, digits: usize, lang: Lang) -> String {
+    let text = format!("{x:.digits$}");
+    match lang {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// A number with at most `digits` decimals and no trailing zeros, as the
+/// page's language writes it: `0,5` in German, `0.5` in English.
+pub fn number_trimmed(x: f64, digits: usize, lang: Lang) -> String {
+    let text = format!("{x:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    let text = if text == "-0" { "0".to_string() } else { text };
+    match lang {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
