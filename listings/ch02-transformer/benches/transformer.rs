@@ -4,7 +4,10 @@
 //! Times are the CPU time of the benchmark's thread (see `support/cpu_time.rs`).
 //!
 //! Benchmark ids are `group/variant/shape`; `bench/compare.py` reads them
-//! from criterion's `estimates.json` files.
+//! from criterion's `estimates.json` files. Built with `--features blas`,
+//! the fast variants are timed as `fast_blas` (their large products go to
+//! OpenBLAS, on one thread) and the readable ones, which that feature does
+//! not change, are skipped.
 
 use std::time::Duration;
 
@@ -15,6 +18,7 @@ use cpu_time::ThreadCpuTime;
 use ch02_transformer::attention::{attention, attention_fast};
 use ch02_transformer::fast::FastMask;
 use ch02_transformer::ffn::{Activation, FeedForward};
+use ch02_transformer::gemm;
 use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::causal_mask;
@@ -38,6 +42,38 @@ fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f32> {
 
 const D_K: usize = 64;
 
+/// The variant name of the fast forms in this build.
+const FAST: &str = if cfg!(feature = "blas") {
+    "fast_blas"
+} else {
+    "fast"
+};
+
+/// Whether this build times the readable forms too (not with `blas`).
+const READABLE: bool = !cfg!(feature = "blas");
+
+/// `A B` of two `n × n` matrices, f32 and f64: nalgebra's `&a * &b` in the
+/// default build, `gemm::matmul` (OpenBLAS) with the `blas` feature.
+fn bench_gemm(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("gemm");
+    let backend = if cfg!(feature = "blas") {
+        "openblas"
+    } else {
+        "nalgebra"
+    };
+    for n in [128, 512, 1024] {
+        let (a, b) = (randn(40, n, n, 1.0), randn(41, n, n, 1.0));
+        let (a64, b64) = (a.map(f64::from), b.map(f64::from));
+        g.bench_function(format!("{backend}/f32,n={n}"), |bench| {
+            bench.iter(|| gemm::matmul(&a, &b))
+        });
+        g.bench_function(format!("{backend}/f64,n={n}"), |bench| {
+            bench.iter(|| gemm::matmul(&a64, &b64))
+        });
+    }
+    g.finish();
+}
+
 fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("attention");
     for n in [128, 512, 1024] {
@@ -45,16 +81,18 @@ fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
         let k = randn(2, n, D_K, 1.0);
         let v = randn(3, n, D_K, 1.0);
         let mask = causal_mask::<f32>(n).unwrap();
-        g.bench_function(format!("readable/n={n}"), |b| {
-            b.iter(|| attention(&q, &k, &v, None).unwrap())
-        });
-        g.bench_function(format!("readable_causal/n={n}"), |b| {
-            b.iter(|| attention(&q, &k, &v, Some(&mask)).unwrap())
-        });
-        g.bench_function(format!("fast/n={n}"), |b| {
+        if READABLE {
+            g.bench_function(format!("readable/n={n}"), |b| {
+                b.iter(|| attention(&q, &k, &v, None).unwrap())
+            });
+            g.bench_function(format!("readable_causal/n={n}"), |b| {
+                b.iter(|| attention(&q, &k, &v, Some(&mask)).unwrap())
+            });
+        }
+        g.bench_function(format!("{FAST}/n={n}"), |b| {
             b.iter(|| attention_fast(&q, &k, &v, FastMask::None).unwrap())
         });
-        g.bench_function(format!("fast_causal/n={n}"), |b| {
+        g.bench_function(format!("{FAST}_causal/n={n}"), |b| {
             b.iter(|| attention_fast(&q, &k, &v, FastMask::Causal).unwrap())
         });
     }
@@ -75,10 +113,12 @@ fn bench_multihead(c: &mut Criterion<ThreadCpuTime>) {
     )
     .unwrap();
     let x = randn(18, N, D_MODEL, 1.0);
-    g.bench_function("readable/n=512,d=512,h=8", |b| {
-        b.iter(|| mha.forward(&x, &x, None).unwrap())
-    });
-    g.bench_function("fast/n=512,d=512,h=8", |b| {
+    if READABLE {
+        g.bench_function("readable/n=512,d=512,h=8", |b| {
+            b.iter(|| mha.forward(&x, &x, None).unwrap())
+        });
+    }
+    g.bench_function(format!("{FAST}/n=512,d=512,h=8"), |b| {
         b.iter(|| mha.forward_fast(&x, &x, FastMask::None).unwrap())
     });
     g.finish();
@@ -93,10 +133,12 @@ fn bench_ffn(c: &mut Criterion<ThreadCpuTime>) {
     )
     .unwrap();
     let x = randn(24, N, D_MODEL, 1.0);
-    g.bench_function("readable/n=512,512-2048-512", |b| {
-        b.iter(|| ffn.forward(&x).unwrap())
-    });
-    g.bench_function("fast/n=512,512-2048-512", |b| {
+    if READABLE {
+        g.bench_function("readable/n=512,512-2048-512", |b| {
+            b.iter(|| ffn.forward(&x).unwrap())
+        });
+    }
+    g.bench_function(format!("{FAST}/n=512,512-2048-512"), |b| {
         b.iter(|| ffn.forward_fast(&x).unwrap())
     });
     g.finish();
@@ -111,10 +153,12 @@ fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
     )
     .unwrap();
     let x = randn(32, N, D_MODEL, 1.0);
-    g.bench_function("readable/n=512,d=512", |b| {
-        b.iter(|| ln.forward(&x).unwrap())
-    });
-    g.bench_function("fast/n=512,d=512", |b| {
+    if READABLE {
+        g.bench_function("readable/n=512,d=512", |b| {
+            b.iter(|| ln.forward(&x).unwrap())
+        });
+    }
+    g.bench_function(format!("{FAST}/n=512,d=512"), |b| {
         b.iter(|| ln.forward_fast(&x).unwrap())
     });
     g.finish();
@@ -123,6 +167,10 @@ fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
 /// Few samples and short measurements, so that the whole suite runs in a
 /// few minutes on a shared machine; criterion reports the spread.
 fn config() -> Criterion<ThreadCpuTime> {
+    // One thread on both sides; the thread CPU time would not count the
+    // time of OpenBLAS's other threads.
+    #[cfg(feature = "blas")]
+    gemm::set_blas_threads(1);
     Criterion::default()
         .with_measurement(ThreadCpuTime)
         .sample_size(10)
@@ -133,6 +181,7 @@ fn config() -> Criterion<ThreadCpuTime> {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_attention, bench_multihead, bench_ffn, bench_layer_norm
+    targets = bench_gemm, bench_attention, bench_multihead, bench_ffn,
+        bench_layer_norm
 }
 criterion_main!(benches);

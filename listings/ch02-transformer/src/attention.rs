@@ -92,11 +92,11 @@ pub fn attention<T: Real>(
 }
 // ANCHOR_END: attention
 
-/// [`attention`]'s output, computed faster: `Sᵀ = K Qᵀ` so that each
-/// softmax runs down a contiguous column, queries in cache-sized blocks,
-/// a causal block skips the keys it may not see, and in f32 a vectorized
-/// exponential (see [`crate::fast`]). Returns the output `O` only, not `S`
-/// and `P`.
+/// [`attention`]'s output, computed faster: queries in cache-sized
+/// blocks, the softmax vectorized across the queries of a block, the
+/// division by the row sums applied to `O` instead of `P`, a causal block
+/// skips the keys it may not see, and in f32 a vectorized exponential
+/// (see [`crate::fast`]). Returns the output `O` only, not `S` and `P`.
 ///
 /// ```text
 /// Attention(Q, K, V; M) = softmax(Q Kᵀ / √d_k + M) V          (2.4)

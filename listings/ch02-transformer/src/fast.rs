@@ -1,18 +1,26 @@
 //! The kernels behind the `*_fast` variants: the same mathematics as the
 //! readable listings, arranged for nalgebra's column-major storage.
 //!
-//! Three changes make the difference (measured by `bench/compare.py`):
-//! the scores are computed transposed, `Sᵀ = K Qᵀ`, so that each query's
-//! softmax runs down one contiguous column; queries are taken in blocks,
-//! so that a block of `Sᵀ` stays in the cache (and a causal block skips
-//! the keys it may not see); and in f32 the exponential is a polynomial
-//! that the compiler turns into vector instructions.
+//! Four changes make the difference (measured by `bench/compare.py`):
+//! queries are taken in blocks, so that a block of `S` stays in the cache
+//! (and a causal block skips the keys it may not see); the softmax runs
+//! along the rows of a block stored column by column, updating the
+//! maxima and sums of all its rows one contiguous column at a time, so
+//! the loops are vectorized across queries; the division by the row sums
+//! is applied to the rows of `O = P V` (`d_v` numbers each) instead of
+//! the rows of `P` (`n_k` numbers each); and in f32 the exponential is a
+//! polynomial that the compiler turns into vector instructions. Every
+//! product reads its operands in the layout `matrixmultiply` packs
+//! fastest (`Q` by columns, `Kᵀ` and `V` by rows). The products go
+//! through [`crate::gemm`] (nalgebra's, or the system BLAS with the `blas`
+//! feature).
 
 use std::any::Any;
 
-use nalgebra::{DMatrix, Dyn, MatrixView, MatrixViewMut};
+use nalgebra::DMatrix;
 use notation::{Error, Real};
 
+use crate::gemm::{View, ViewMut, matmul, product};
 use crate::shape;
 
 /// Which keys each query may see, for the fast variants.
@@ -61,33 +69,31 @@ impl<'a, T: Real> Cols<'a, T> {
         }
     }
 
-    /// Rows `0 .. rows`, as an nalgebra view.
-    fn top(&self, rows: usize) -> View<'a, T> {
-        View::from_slice_with_strides(self.data, rows, self.ncols, 1, self.ld)
-    }
-
-    /// Rows `r0 .. r0 + rows`, transposed, as a view: no copy, only the
-    /// strides are swapped.
-    fn rows_transposed(&self, r0: usize, rows: usize) -> View<'a, T> {
+    /// Rows `r0 .. r0 + rows`, as an nalgebra view.
+    fn rows(&self, r0: usize, rows: usize) -> View<'a, T> {
         View::from_slice_with_strides(
             &self.data[r0..],
-            self.ncols,
             rows,
-            self.ld,
+            self.ncols,
             1,
+            self.ld,
         )
+    }
+
+    /// Rows `0 .. rows`, transposed, as a view: no copy, only the strides
+    /// are swapped.
+    fn transposed(&self, rows: usize) -> View<'a, T> {
+        View::from_slice_with_strides(self.data, self.ncols, rows, self.ld, 1)
     }
 }
 
-/// A view with any row and column stride (nalgebra's `gemm` hands both to
-/// `matrixmultiply`, which reads a transposed view without copying it).
-type View<'a, T> = MatrixView<'a, T, Dyn, Dyn, Dyn, Dyn>;
-type ViewMut<'a, T> = MatrixViewMut<'a, T, Dyn, Dyn, Dyn, Dyn>;
-
-/// Queries per block: a block of `Sᵀ` with 1024 keys is 1 MiB in f32
-/// (about the L2 cache of the machine in the README); 128 and 512 were
-/// slower there.
+/// Queries per block: a block of `S` with 1024 keys is 1 MiB in f32, about
+/// the L2 cache of the machine in the README; fewer queries per block
+/// would repack `K` and `V` more often (128 and 512 were slower there).
 const BLOCK: usize = 256;
+/// Queries per block with the causal mask: smaller blocks skip more of
+/// the keys that no query of the block may see (256 was slower there).
+const CAUSAL_BLOCK: usize = 128;
 
 /// `out = softmax(Q Kᵀ / √d_k + M) V`, written into `out` (column-major,
 /// leading dimension `ld_out`, `n_q` rows, `d_v` columns). Shapes and the
@@ -102,42 +108,64 @@ pub(crate) fn attend<T: Real>(
 ) {
     let (n_q, n_k, d_v) = (q.nrows, k.nrows, v.ncols);
     let scale = T::one() / T::from_usize(q.ncols).unwrap().sqrt();
-    let mut buf: Vec<T> = vec![T::zero(); n_k * BLOCK.min(n_q)];
+    // V row by row (a copy of n_k · d_v numbers): the layout in which the
+    // product P V reads it fastest.
+    let mut v_rows = vec![T::zero(); n_k * d_v];
+    for (c, col) in v.data.chunks(v.ld).take(d_v).enumerate() {
+        for (j, &x) in col[..n_k].iter().enumerate() {
+            v_rows[j * d_v + c] = x;
+        }
+    }
+    let block = match mask {
+        FastMask::Causal => CAUSAL_BLOCK,
+        _ => BLOCK,
+    };
+    let bq_max = block.min(n_q);
+    let mut buf: Vec<T> = vec![T::zero(); n_k * bq_max];
+    let mut stats = vec![T::zero(); 2 * bq_max];
     let mut i0 = 0;
     while i0 < n_q {
-        let bq = BLOCK.min(n_q - i0);
+        let bq = block.min(n_q - i0);
         // A causal block needs the keys up to its last query only.
         let keys = match mask {
             FastMask::Causal => n_k.min(i0 + bq),
             _ => n_k,
         };
-        let st = &mut buf[..keys * bq];
-        // Sᵀ = K Qᵀ / √d_k: column r is the scores of query i0 + r.
-        let mut st_view =
-            ViewMut::from_slice_with_strides_mut(st, keys, bq, 1, keys);
-        product(
-            &mut st_view,
-            scale,
-            &k.top(keys),
-            &q.rows_transposed(i0, bq),
-        );
-        if let FastMask::Additive(m) = mask {
-            let m = m.as_slice();
-            for j in 0..keys {
-                let m_col = &m[j * n_q + i0..j * n_q + i0 + bq];
-                for (r, &m_ij) in m_col.iter().enumerate() {
-                    st[r * keys + j] += m_ij;
+        let s = &mut buf[..bq * keys];
+        // S = Q Kᵀ / √d_k for queries i0 .. i0 + bq, column j = key j.
+        let mut s_view =
+            ViewMut::from_slice_with_strides_mut(s, bq, keys, 1, bq);
+        product(&mut s_view, scale, &q.rows(i0, bq), &k.transposed(keys));
+        match mask {
+            FastMask::Additive(m) => {
+                let m = m.as_slice();
+                for (j, s_col) in s.chunks_exact_mut(bq).enumerate() {
+                    let m_col = &m[j * n_q + i0..j * n_q + i0 + bq];
+                    for (s_rj, &m_rj) in s_col.iter_mut().zip(m_col) {
+                        *s_rj += m_rj;
+                    }
                 }
             }
+            FastMask::Causal => {
+                // Query i0 + r sees key j only if j ≤ i0 + r.
+                for (j, s_col) in s.chunks_exact_mut(bq).enumerate() {
+                    let hidden = j.saturating_sub(i0).min(bq);
+                    s_col[..hidden].fill(neg_inf());
+                }
+            }
+            FastMask::None => {}
         }
-        let visible = |r: usize| match mask {
-            FastMask::Causal => keys.min(i0 + r + 1),
-            _ => keys,
-        };
-        softmax_columns(&mut buf, keys, bq, visible);
-        // O = P V with P = (Sᵀ)ᵀ: the transpose is a view, not a copy.
-        let st = &buf[..keys * bq];
-        let p = View::from_slice_with_strides(st, bq, keys, keys, 1);
+        softmax_rows(&mut buf, &mut stats, bq, keys);
+        // O = P V for the block's rows of `out`.
+        let p =
+            View::from_slice_with_strides(&buf[..bq * keys], bq, keys, 1, bq);
+        let v_view = View::from_slice_with_strides(
+            &v_rows[..keys * d_v],
+            keys,
+            d_v,
+            d_v,
+            1,
+        );
         let mut o = ViewMut::from_slice_with_strides_mut(
             &mut out[i0..],
             bq,
@@ -145,121 +173,137 @@ pub(crate) fn attend<T: Real>(
             1,
             ld_out,
         );
-        product(&mut o, T::one(), &p, &v.top(keys));
+        product(&mut o, T::one(), &p, &v_view);
+        // Row r of P still has to be divided by its sum: scaling row r of
+        // O = P V instead is the same and touches d_v, not n_k, numbers.
+        let inv = &stats[bq..2 * bq];
+        for col in out[i0..].chunks_mut(ld_out).take(d_v) {
+            for (o_r, &inv_r) in col.iter_mut().zip(inv) {
+                *o_r *= inv_r;
+            }
+        }
         i0 += bq;
     }
 }
 
-/// `c = α a b`. nalgebra hands products whose sides all exceed 5 to
-/// `matrixmultiply`, strides and all; smaller ones it computes column by
-/// column, which is slow and (in nalgebra 0.35) mishandles a transposed
-/// view, so those are multiplied as owned matrices.
-fn product<T: Real>(c: &mut ViewMut<T>, alpha: T, a: &View<T>, b: &View<T>) {
-    const SMALL: usize = 5;
-    if a.nrows().min(a.ncols()).min(b.ncols()) > SMALL {
-        c.gemm(alpha, a, b, T::zero());
-    } else {
-        c.copy_from(&(a.clone_owned() * b.clone_owned() * alpha));
-    }
-}
-
-/// Softmax down each of the `cols` columns (length `rows`) at the start
-/// of `buf`; column `r` uses its first `visible(r)` entries, the others
-/// get weight 0.
+/// Softmax along each row of the `rows × cols` block stored column by
+/// column at the start of `buf` (entry `(r, j)` at `j · rows + r`), but
+/// not yet divided by the row sums: afterwards entry `(r, j)` holds
+/// `exp(s_rj − max_r)` and `stats[rows + r]` holds `1 / Σ_j exp(s_rj −
+/// max_r)`. `stats` (`2 · rows` numbers) keeps the running maxima and sums
+/// of all rows, updated one column at a time, so that every loop runs
+/// down a contiguous column and is vectorized across the rows.
 // A `Vec`, not a slice: only a sized type can be downcast to f32.
 #[allow(clippy::ptr_arg)]
-fn softmax_columns<T: Real>(
+fn softmax_rows<T: Real>(
     buf: &mut Vec<T>,
+    stats: &mut Vec<T>,
     rows: usize,
     cols: usize,
-    visible: impl Fn(usize) -> usize,
 ) {
-    let any: &mut dyn Any = buf;
-    if let Some(buf) = any.downcast_mut::<Vec<f32>>() {
-        let softmax = softmax_f32_dispatch();
-        for (r, col) in buf.chunks_exact_mut(rows).take(cols).enumerate() {
-            let (seen, hidden) = col.split_at_mut(visible(r));
-            softmax(seen);
-            hidden.fill(0.0);
-        }
+    let (any_buf, any_stats): (&mut dyn Any, &mut dyn Any) = (buf, stats);
+    if let (Some(buf), Some(stats)) = (
+        any_buf.downcast_mut::<Vec<f32>>(),
+        any_stats.downcast_mut::<Vec<f32>>(),
+    ) {
+        let (max, sum) = stats.split_at_mut(rows);
+        softmax_f32_dispatch()(&mut buf[..rows * cols], max, &mut sum[..rows]);
         return;
     }
-    let any: &mut dyn Any = buf;
-    let buf = any.downcast_mut::<Vec<T>>().unwrap();
-    for (r, col) in buf.chunks_exact_mut(rows).take(cols).enumerate() {
-        let (seen, hidden) = col.split_at_mut(visible(r));
-        // Subtract the maximum first, as in chapter 1's softmax.
-        let max = seen.iter().fold(T::min_value().unwrap(), |a, &b| a.max(b));
-        let max = if max.is_finite() { max } else { T::zero() };
-        let mut sum = T::zero();
-        for s in seen.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
-        }
-        let inv = T::one() / sum;
-        seen.iter_mut().for_each(|s| *s *= inv);
-        hidden.fill(T::zero());
-    }
+    let (max, sum) = stats.split_at_mut(rows);
+    softmax_block(&mut buf[..rows * cols], max, &mut sum[..rows], |x: T| {
+        x.exp()
+    });
 }
 
-/// Lanes of the f32 loops: the compiler keeps 16 partial maxima and sums
-/// in vector registers (one AVX-512 register, two AVX2, four SSE2).
-const LANES: usize = 16;
+fn neg_inf<T: Real>() -> T {
+    T::from_f64(f64::NEG_INFINITY).unwrap()
+}
 
-/// [`softmax_f32`] compiled for the widest vectors the CPU has: the same
-/// IEEE operations in every lane, so the same numbers to the bit, but 16
-/// lanes with AVX-512 or 8 with AVX2 instead of SSE2's 4 (the default
-/// target).
-fn softmax_f32_dispatch() -> fn(&mut [f32]) {
+/// The body of [`softmax_rows`] for any exponential `exp`.
+#[inline(always)]
+fn softmax_block<T: Real>(
+    s: &mut [T],
+    max: &mut [T],
+    sum: &mut [T],
+    exp: impl Fn(T) -> T,
+) {
+    let rows = max.len();
+    // Subtract each row's maximum first, as in chapter 1's softmax.
+    max.fill(neg_inf());
+    for col in s.chunks_exact(rows) {
+        for (m, &x) in max.iter_mut().zip(col) {
+            *m = m.max(x);
+        }
+    }
+    sum.fill(T::zero());
+    for col in s.chunks_exact_mut(rows) {
+        for ((x, &m), acc) in col.iter_mut().zip(&*max).zip(sum.iter_mut()) {
+            *x = exp(*x - m);
+            *acc += *x;
+        }
+    }
+    sum.iter_mut().for_each(|x| *x = T::one() / *x);
+}
+
+/// [`softmax_block`] in f32 with [`exp_f32`], compiled for the widest
+/// vectors the CPU has: the same IEEE operations in every lane, so the
+/// same numbers to the bit, but 16 lanes with AVX-512 or 8 with AVX2
+/// instead of SSE2's 4 (the default target).
+type SoftmaxF32 = fn(&mut [f32], &mut [f32], &mut [f32]);
+
+fn softmax_f32_dispatch() -> SoftmaxF32 {
+    fn plain(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
+        softmax_block(s, max, sum, exp_f32)
+    }
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
-        fn avx512(col: &mut [f32]) {
-            softmax_f32(col)
+        fn avx512(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
+            softmax_block(s, max, sum, exp_f32)
         }
         #[target_feature(enable = "avx2")]
-        fn avx2(col: &mut [f32]) {
-            softmax_f32(col)
+        fn avx2(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
+            softmax_block(s, max, sum, exp_f32)
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return |col| unsafe { avx512(col) };
+            return |s, max, sum| unsafe { avx512(s, max, sum) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return |col| unsafe { avx2(col) };
+            return |s, max, sum| unsafe { avx2(s, max, sum) };
         }
     }
-    softmax_f32
+    plain
 }
 
-/// Softmax of one contiguous column in f32, maximum subtracted first.
+/// Runs `f` compiled for the widest vectors the CPU has (AVX-512, else
+/// AVX2, else the default SSE2): the loops in `f` get 16 or 8 lanes
+/// instead of 4, with the same IEEE operations in every lane, so the same
+/// numbers to the bit.
 #[inline(always)]
-fn softmax_f32(col: &mut [f32]) {
-    let mut maxes = [f32::NEG_INFINITY; LANES];
-    let mut chunks = col.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            maxes[l] = maxes[l].max(c[l]);
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { avx512(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { avx2(f) };
         }
     }
-    let rest = chunks.remainder().iter();
-    let max = rest.chain(&maxes).fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let mut sums = [0.0_f32; LANES];
-    let mut chunks = col.chunks_exact_mut(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            c[l] = exp_f32(c[l] - max);
-            sums[l] += c[l];
-        }
-    }
-    let mut sum: f32 = sums.iter().sum();
-    for s in chunks.into_remainder() {
-        *s = exp_f32(*s - max);
-        sum += *s;
-    }
-    let inv = 1.0 / sum;
-    col.iter_mut().for_each(|s| *s *= inv);
+    f()
 }
 
 /// `eˣ` for `x ≤ 0` in f32, within 2 ulp of `f32::exp`, and exactly 0 for
@@ -329,7 +373,7 @@ pub(crate) fn linear<T: Real>(
     w: &DMatrix<T>,
     b: &nalgebra::DVector<T>,
 ) -> DMatrix<T> {
-    let mut y = x * w;
+    let mut y = matmul(x, w);
     for (mut col, &b_j) in y.column_iter_mut().zip(b.iter()) {
         col.add_scalar_mut(b_j);
     }

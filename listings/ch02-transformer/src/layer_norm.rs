@@ -134,35 +134,40 @@ impl<T: Real> LayerNorm<T> {
         shape::non_empty("X", x)?;
         let d = self.gamma.len();
         shape::cols("X", x, d, "d, the entries of γ")?;
-        let n = x.nrows();
-        let d_inv = T::one() / T::from_usize(d).unwrap();
-        let mut mu = vec![T::zero(); n];
-        for col in x.as_slice().chunks_exact(n) {
-            mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
-        }
-        mu.iter_mut().for_each(|m| *m *= d_inv);
-        let mut x_hat = x.clone();
-        let mut var = vec![T::zero(); n];
-        for col in x_hat.as_mut_slice().chunks_exact_mut(n) {
-            for ((x, &m), s) in col.iter_mut().zip(&mu).zip(&mut var) {
-                *x -= m;
-                *s += *x * *x;
+        let (x_hat, inv_std, output) = crate::fast::wide(|| {
+            let n = x.nrows();
+            let d_inv = T::one() / T::from_usize(d).unwrap();
+            let mut mu = vec![T::zero(); n];
+            for col in x.as_slice().chunks_exact(n) {
+                mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
             }
-        }
-        let inv_std = DVector::from_iterator(
-            n,
-            var.iter().map(|&s| (s * d_inv + self.eps).sqrt().recip()),
-        );
-        let mut output = x_hat.clone();
-        let cols = x_hat.as_mut_slice().chunks_exact_mut(n);
-        let out_cols = output.as_mut_slice().chunks_exact_mut(n);
-        for (j, (xh, y)) in cols.zip(out_cols).enumerate() {
-            let (g, b) = (self.gamma[j], self.beta[j]);
-            for ((xh, y), &r) in xh.iter_mut().zip(y).zip(inv_std.as_slice()) {
-                *xh *= r;
-                *y = *xh * g + b;
+            mu.iter_mut().for_each(|m| *m *= d_inv);
+            let mut x_hat = x.clone();
+            let mut var = vec![T::zero(); n];
+            for col in x_hat.as_mut_slice().chunks_exact_mut(n) {
+                for ((x, &m), s) in col.iter_mut().zip(&mu).zip(&mut var) {
+                    *x -= m;
+                    *s += *x * *x;
+                }
             }
-        }
+            let inv_std = DVector::from_iterator(
+                n,
+                var.iter().map(|&s| (s * d_inv + self.eps).sqrt().recip()),
+            );
+            let mut output = x_hat.clone();
+            let cols = x_hat.as_mut_slice().chunks_exact_mut(n);
+            let out_cols = output.as_mut_slice().chunks_exact_mut(n);
+            for (j, (xh, y)) in cols.zip(out_cols).enumerate() {
+                let (g, b) = (self.gamma[j], self.beta[j]);
+                for ((xh, y), &r) in
+                    xh.iter_mut().zip(y).zip(inv_std.as_slice())
+                {
+                    *xh *= r;
+                    *y = *xh * g + b;
+                }
+            }
+            (x_hat, inv_std, output)
+        });
         Ok(LayerNormCache {
             x_hat,
             inv_std,

@@ -16,6 +16,7 @@ pub mod encoder_decoder;
 pub mod example;
 pub mod fast;
 pub mod ffn;
+pub mod gemm;
 pub mod layer_norm;
 pub mod linear;
 pub mod mask;
