@@ -142,27 +142,32 @@ impl<T: Real> LayerNorm<T> {
                 mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
             }
             mu.iter_mut().for_each(|m| *m *= d_inv);
-            let mut x_hat = x.clone();
+            // Two reading passes (sums, then squares), then one pass
+            // that writes x̂ and the output.
             let mut var = vec![T::zero(); n];
-            for col in x_hat.as_mut_slice().chunks_exact_mut(n) {
-                for ((x, &m), s) in col.iter_mut().zip(&mu).zip(&mut var) {
-                    *x -= m;
-                    *s += *x * *x;
+            for col in x.as_slice().chunks_exact(n) {
+                for ((&x, &m), s) in col.iter().zip(&mu).zip(&mut var) {
+                    let c = x - m;
+                    *s += c * c;
                 }
             }
             let inv_std = DVector::from_iterator(
                 n,
                 var.iter().map(|&s| (s * d_inv + self.eps).sqrt().recip()),
             );
-            let mut output = x_hat.clone();
-            let cols = x_hat.as_mut_slice().chunks_exact_mut(n);
+            let mut x_hat = DMatrix::zeros(n, d);
+            let mut output = DMatrix::zeros(n, d);
+            let cols = x.as_slice().chunks_exact(n);
+            let xh_cols = x_hat.as_mut_slice().chunks_exact_mut(n);
             let out_cols = output.as_mut_slice().chunks_exact_mut(n);
-            for (j, (xh, y)) in cols.zip(out_cols).enumerate() {
+            for (j, ((x, xh), y)) in cols.zip(xh_cols).zip(out_cols).enumerate()
+            {
                 let (g, b) = (self.gamma[j], self.beta[j]);
-                for ((xh, y), &r) in
-                    xh.iter_mut().zip(y).zip(inv_std.as_slice())
+                let stats = mu.iter().zip(inv_std.as_slice());
+                for (((&x, xh), y), (&m, &r)) in
+                    x.iter().zip(xh).zip(y).zip(stats)
                 {
-                    *xh *= r;
+                    *xh = (x - m) * r;
                     *y = *xh * g + b;
                 }
             }
