@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Times the listings of chapters 2 and 3 against PyTorch and NumPy.
+"""Times the listings of chapters 2 to 4 against PyTorch and NumPy.
 
-Runs the criterion benchmarks (`cargo bench`) of `ch02-transformer` and
-`ch03-optimization`, times the same shapes in PyTorch and NumPy in the same
-run, and prints one table: f32, one thread everywhere.
+Runs the criterion benchmarks (`cargo bench`) of `ch02-transformer`,
+`ch03-optimization` and `ch04-language-model`, and those of
+`ch02-transformer` once more with `--features blas` (OpenBLAS; skipped
+with a note if Debian's libopenblas-dev is not installed), times the same
+shapes in PyTorch and NumPy in the same run, and prints one table: f32
+(and f64 for the plain products), one thread everywhere.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
 
@@ -212,6 +215,74 @@ def adam_cases(n):
     return opt.step, numpy_adam, kind
 
 
+def gemm_cases(n, dtype):
+    a = randn(n, n, seed=40).to(dtype)
+    b = randn(n, n, seed=41).to(dtype)
+    an, bn = a.numpy(), b.numpy()
+
+    def torch_mm():
+        with torch.inference_mode():
+            a @ b
+
+    return torch_mm, lambda: an @ bn
+
+
+# The model of chapter 4 as its reference script builds it from torch
+# operations (listings/ch04-language-model/reference/model.py), with the
+# sizes of the `train` command's defaults and of the criterion benchmark.
+LM = dict(V=87, n=64, d=64, h=4, L=2, d_ff=256, B=16)
+
+
+def train_step_cases():
+    sys.path.insert(0, str(ROOT / "listings/ch04-language-model/reference"))
+    import model as lm  # noqa: E402
+
+    V, n, d, h, L, d_ff, B = (LM[k] for k in ("V", "n", "d", "h", "L",
+                                              "d_ff", "B"))
+    g = torch.Generator().manual_seed(0)
+
+    def param(*shape, value=None):
+        t = (torch.full(shape, value) if value is not None
+             else torch.randn(*shape, generator=g) / shape[0] ** 0.5)
+        return t.to(torch.float32).requires_grad_(True)
+
+    p = {"tok_emb": param(V, d)}
+    for layer in range(L):
+        pre = f"blocks.{layer}."
+        for ln in ("ln1", "ln2"):
+            p[pre + ln + ".gamma"] = param(d, value=1.0)
+            p[pre + ln + ".beta"] = param(d, value=0.0)
+        for w in "qkvo":
+            p[pre + f"attn.w_{w}"] = param(d, d)
+            p[pre + f"attn.b_{w}"] = param(d, value=0.0)
+        p[pre + "ffn.w_1"], p[pre + "ffn.b_1"] = param(d, d_ff), param(
+            d_ff, value=0.0)
+        p[pre + "ffn.w_2"], p[pre + "ffn.b_2"] = param(d_ff, d), param(
+            d, value=0.0)
+    p["ln_f.gamma"], p["ln_f.beta"] = param(d, value=1.0), param(
+        d, value=0.0)
+    p["head.w"], p["head.b"] = param(d, V), param(V, value=0.0)
+    meta = {"n_layers": L, "n_heads": h, "context": n}
+    opt = torch.optim.AdamW(p.values(), lr=3e-3, weight_decay=0.01)
+    data = torch.randint(0, V, (B, n + 1), generator=g)
+
+    def window_by_window():  # as the book's Trainer::step
+        opt.zero_grad()
+        loss = sum(F.cross_entropy(lm.forward(p, meta, data[b, :-1]),
+                                   data[b, 1:]) for b in range(B)) / B
+        loss.backward()
+        opt.step()
+
+    def batched():  # the batch as one (B, n, d) tensor
+        opt.zero_grad()
+        logits = lm.forward(p, meta, data[:, :-1])
+        F.cross_entropy(logits.reshape(-1, V),
+                        data[:, 1:].reshape(-1)).backward()
+        opt.step()
+
+    return window_by_window, batched
+
+
 # ---- criterion's results -------------------------------------------------
 
 
@@ -260,19 +331,42 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
+    have_openblas = Path("/usr/include/x86_64-linux-gnu/cblas.h").exists() \
+        or Path("/usr/include/cblas.h").exists() \
+        or subprocess.run(["ldconfig", "-p"], capture_output=True,
+                          text=True).stdout.find("libopenblas.so ") >= 0
     if not args.skip_cargo:
         subprocess.run(
             ["cargo", "bench", "-p", "ch02-transformer", "-p",
-             "ch03-optimization"], cwd=ROOT, check=True,
-            stdout=sys.stderr)
+             "ch03-optimization", "-p", "ch04-language-model"], cwd=ROOT,
+            check=True, stdout=sys.stderr)
+        if have_openblas:
+            subprocess.run(
+                ["cargo", "bench", "-p", "ch02-transformer", "--features",
+                 "blas"], cwd=ROOT, check=True, stdout=sys.stderr)
+        else:
+            print("# libopenblas-dev not installed: no OpenBLAS column "
+                  "(apt-get install libopenblas-dev)", file=sys.stderr)
 
-    rows = []  # (what, shape, readable, fast, torch, numpy)
+    # (what, shape, readable, fast, fast with OpenBLAS, torch, numpy)
+    rows = []
 
     def row(what, shape, group, rust_shape, torch_f, numpy_f):
         rows.append((what, shape,
                      criterion_median(group, f"readable/{rust_shape}"),
                      criterion_median(group, f"fast/{rust_shape}"),
-                     timeit(torch_f), timeit(numpy_f)))
+                     criterion_median(group, f"fast_blas/{rust_shape}"),
+                     timeit(torch_f),
+                     None if numpy_f is None else timeit(numpy_f)))
+
+    for dtype, name in ((torch.float32, "f32"), (torch.float64, "f64")):
+        for n in (128, 512, 1024):
+            t, npf = gemm_cases(n, dtype)
+            rows.append((f"matrix product A B ({name})", f"n={n}",
+                         None,
+                         criterion_median("gemm", f"nalgebra/{name},n={n}"),
+                         criterion_median("gemm", f"openblas/{name},n={n}"),
+                         timeit(t), timeit(npf)))
 
     for causal in (False, True):
         for n in (128, 512, 1024):
@@ -284,6 +378,8 @@ def main():
                                           f"readable_{variant}n={n}"),
                          criterion_median("attention",
                                           f"fast_{variant}n={n}"),
+                         criterion_median("attention",
+                                          f"fast_blas_{variant}n={n}"),
                          timeit(t), timeit(npf)))
     row("multi-head attention", "n=512, d=512, h=8", "multihead",
         "n=512,d=512,h=8", *multihead_cases())
@@ -306,22 +402,38 @@ def main():
         readable = criterion_median("adam", "readable/params=1e7")
         rows.append(("Adam step vs bandwidth bound",
                      f"1e7 params, copy {8e-9 * 10**7 / copy:.1f} GB/s",
-                     readable, fast, bound, None))
+                     readable, fast, None, bound, None))
+    traffic = criterion_median("memory", "adam_traffic/floats=1e7")
+    read = criterion_median("memory", "read/floats=1e7")
+    if traffic is not None and read is not None:
+        rows.append(("Adam's memory traffic alone (no arithmetic)",
+                     "1e7 params, 28 bytes each", None, traffic, None,
+                     None, None))
+        rows.append(("one read of the gradients (the finiteness check)",
+                     "1e7 floats", None, read, None, None, None))
+    window_f, batched_f = train_step_cases()
+    shape = "B=16, n=64, d=64, h=4, L=2"
+    rust_id = "B=16,n=64,d=64,h=4,L=2,d_ff=256"
+    for what, torch_f in (("training step (ch. 4) vs PyTorch window by "
+                           "window", window_f),
+                          ("training step (ch. 4) vs PyTorch batched",
+                           batched_f)):
+        row(what, shape, "train_step", rust_id, torch_f, None)
 
     head = ("what", "shape", "ours (readable)", "ours (fast)",
-            "PyTorch", "NumPy", "fast / PyTorch")
+            "ours (fast, OpenBLAS)", "PyTorch", "NumPy", "fast / PyTorch")
     table = [head] + [
-        (w, s, fmt(r), fmt(f), fmt(t), fmt(n), ratio(f, t))
-        for w, s, r, f, t, n in rows
+        (w, s, fmt(r), fmt(f), fmt(fb), fmt(t), fmt(n), ratio(f, t))
+        for w, s, r, f, fb, t, n in rows
     ]
     load_after = os.getloadavg()[0]
-    print(f"# {machine()}, {os.cpu_count()} cores; f32, one thread; "
+    print(f"# {machine()}, {os.cpu_count()} cores; one thread; "
           f"PyTorch {torch.__version__}, NumPy {np.__version__}, "
           f"Python {platform.python_version()}")
     print(f"# load average (1 min): {load_before:.2f} before, "
-          f"{load_after:.2f} after; medians of thread CPU time; in the last "
-          f"row PyTorch's column is the bound 28 bytes/param ÷ copy "
-          f"bandwidth")
+          f"{load_after:.2f} after; medians of thread CPU time; in the row "
+          f"'Adam step vs bandwidth bound' PyTorch's column is the bound "
+          f"28 bytes/param ÷ copy bandwidth")
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))

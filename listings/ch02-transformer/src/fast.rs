@@ -278,34 +278,6 @@ fn softmax_f32_dispatch() -> SoftmaxF32 {
     plain
 }
 
-/// Runs `f` compiled for the widest vectors the CPU has (AVX-512, else
-/// AVX2, else the default SSE2): the loops in `f` get 16 or 8 lanes
-/// instead of 4, with the same IEEE operations in every lane, so the same
-/// numbers to the bit.
-#[inline(always)]
-pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { avx512(f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { avx2(f) };
-        }
-    }
-    f()
-}
-
 /// `eˣ` for `x ≤ 0` in f32, within 2 ulp of `f32::exp`, and exactly 0 for
 /// `x = −∞` (a masked key). Cody–Waite reduction `x = k ln 2 + r`,
 /// `|r| ≤ ln 2 / 2`, a degree-6 polynomial for `eʳ` (the coefficients of
@@ -378,4 +350,130 @@ pub(crate) fn linear<T: Real>(
         col.add_scalar_mut(b_j);
     }
     y
+}
+
+/// `X` as a view (no copy).
+fn view<T: Real>(m: &DMatrix<T>) -> View<'_, T> {
+    View::from_slice_with_strides(
+        m.as_slice(),
+        m.nrows(),
+        m.ncols(),
+        1,
+        m.nrows(),
+    )
+}
+
+/// `Mᵀ` as a view: no copy, only the strides are swapped.
+fn view_t<T: Real>(m: &DMatrix<T>) -> View<'_, T> {
+    View::from_slice_with_strides(
+        m.as_slice(),
+        m.ncols(),
+        m.nrows(),
+        m.nrows(),
+        1,
+    )
+}
+
+/// `α A B` as a new matrix; `A`, `B` are views, possibly transposed.
+fn product_new<T: Real>(alpha: T, a: &View<T>, b: &View<T>) -> DMatrix<T> {
+    let (rows, cols) = (a.nrows(), b.ncols());
+    let mut c = DMatrix::zeros(rows, cols);
+    let mut cv = ViewMut::from_slice_with_strides_mut(
+        c.as_mut_slice(),
+        rows,
+        cols,
+        1,
+        rows,
+    );
+    product(&mut cv, alpha, a, b);
+    c
+}
+
+/// The backward pass (2.18) of `Y = X W + 1 bᵀ`: `(∂L/∂X, ∂L/∂W, ∂L/∂b)`
+/// with the transposes `Wᵀ`, `Xᵀ` read as views instead of copied, and
+/// the bias gradient summed column by column. Shapes checked by the
+/// caller.
+pub(crate) fn linear_backward<T: Real>(
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    d_y: &DMatrix<T>,
+) -> (DMatrix<T>, DMatrix<T>, nalgebra::DVector<T>) {
+    let d_x = product_new(T::one(), &view(d_y), &view_t(w));
+    let d_w = product_new(T::one(), &view_t(x), &view(d_y));
+    let d_b = nalgebra::DVector::from_iterator(
+        d_y.ncols(),
+        d_y.as_slice()
+            .chunks_exact(d_y.nrows().max(1))
+            .map(|col| col.iter().fold(T::zero(), |a, &b| a + b)),
+    );
+    (d_x, d_w, d_b)
+}
+
+/// `√(2/π)` and the cubic coefficient of the tanh GELU (2.10).
+fn gelu_constants<T: Real>() -> (T, T) {
+    let sqrt_2_over_pi = (T::from_f64(2.0).unwrap() / T::pi()).sqrt();
+    (sqrt_2_over_pi, T::from_f64(0.044715).unwrap())
+}
+
+/// The tanh GELU (2.10) and its derivative at `x`, in the form
+/// `x/2 · (1 + tanh u) = x · σ(2u)` with `σ(z) = 1 / (1 + e⁻ᶻ)`: one
+/// exponential of a non-positive number, `e = exp(−|2u|)`, and no tanh,
+/// so that a loop of them is vectorized. `σ(2u) = 1/(1 + e)` for `u ≥ 0`,
+/// `e/(1 + e)` for `u < 0`; `σ'(z) = σ(z)(1 − σ(z)) = e/(1 + e)²`.
+#[inline(always)]
+fn gelu_and_derivative<T: Real>(x: T, exp: impl Fn(T) -> T) -> (T, T) {
+    let (k, c) = gelu_constants::<T>();
+    let (one, two, three) =
+        (T::one(), T::one() + T::one(), T::from_f64(3.0).unwrap());
+    let u = k * (x + c * x * x * x);
+    let z = two * u;
+    let e = exp(-z.abs());
+    let inv = one / (one + e);
+    let s = if z >= T::zero() { inv } else { e * inv };
+    let ds = e * inv * inv;
+    let du = k * (one + three * c * x * x);
+    (x * s, s + x * ds * two * du)
+}
+
+/// `act(H)` (`derivative = false`) or `act'(H)` (`true`), entry by
+/// entry: ReLU as in [`Activation`](crate::ffn::Activation); the tanh
+/// GELU by [`gelu_and_derivative`], with [`exp_f32`] in f32, compiled for
+/// wide vectors.
+pub(crate) fn activate<T: Real>(
+    act: crate::ffn::Activation,
+    h: &DMatrix<T>,
+    derivative: bool,
+) -> DMatrix<T> {
+    use crate::ffn::Activation;
+    if act == Activation::Relu {
+        return if derivative {
+            h.map(|x| act.derivative(x))
+        } else {
+            h.map(|x| act.apply(x))
+        };
+    }
+    let mut out = h.clone();
+    let any: &mut dyn Any = &mut out;
+    if let Some(out32) = any.downcast_mut::<DMatrix<f32>>() {
+        notation::wide!(
+            gelu_f32((out32.as_mut_slice(), derivative)):
+                (&mut [f32], bool) => ()
+        );
+        return out;
+    }
+    for x in out.as_mut_slice() {
+        let (value, slope) = gelu_and_derivative(*x, |y: T| y.exp());
+        *x = if derivative { slope } else { value };
+    }
+    out
+}
+
+/// GELU (or its derivative) of every entry of `xs`, in place, in f32 with
+/// [`exp_f32`]: the loop [`activate`] compiles for wide vectors.
+#[inline(always)]
+fn gelu_f32((xs, derivative): (&mut [f32], bool)) {
+    for x in xs {
+        let (value, slope) = gelu_and_derivative(*x, exp_f32);
+        *x = if derivative { slope } else { value };
+    }
 }

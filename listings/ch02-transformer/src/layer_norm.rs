@@ -134,45 +134,11 @@ impl<T: Real> LayerNorm<T> {
         shape::non_empty("X", x)?;
         let d = self.gamma.len();
         shape::cols("X", x, d, "d, the entries of γ")?;
-        let (x_hat, inv_std, output) = crate::fast::wide(|| {
-            let n = x.nrows();
-            let d_inv = T::one() / T::from_usize(d).unwrap();
-            let mut mu = vec![T::zero(); n];
-            for col in x.as_slice().chunks_exact(n) {
-                mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
-            }
-            mu.iter_mut().for_each(|m| *m *= d_inv);
-            // Two reading passes (sums, then squares), then one pass
-            // that writes x̂ and the output.
-            let mut var = vec![T::zero(); n];
-            for col in x.as_slice().chunks_exact(n) {
-                for ((&x, &m), s) in col.iter().zip(&mu).zip(&mut var) {
-                    let c = x - m;
-                    *s += c * c;
-                }
-            }
-            let inv_std = DVector::from_iterator(
-                n,
-                var.iter().map(|&s| (s * d_inv + self.eps).sqrt().recip()),
-            );
-            let mut x_hat = DMatrix::zeros(n, d);
-            let mut output = DMatrix::zeros(n, d);
-            let cols = x.as_slice().chunks_exact(n);
-            let xh_cols = x_hat.as_mut_slice().chunks_exact_mut(n);
-            let out_cols = output.as_mut_slice().chunks_exact_mut(n);
-            for (j, ((x, xh), y)) in cols.zip(xh_cols).zip(out_cols).enumerate()
-            {
-                let (g, b) = (self.gamma[j], self.beta[j]);
-                let stats = mu.iter().zip(inv_std.as_slice());
-                for (((&x, xh), y), (&m, &r)) in
-                    x.iter().zip(xh).zip(y).zip(stats)
-                {
-                    *xh = (x - m) * r;
-                    *y = *xh * g + b;
-                }
-            }
-            (x_hat, inv_std, output)
-        });
+        let (x_hat, inv_std, output) = notation::wide!(
+            forward_kernel::<T>((x, &self.gamma, &self.beta, self.eps)):
+                (&DMatrix<T>, &DVector<T>, &DVector<T>, T)
+                => (DMatrix<T>, DVector<T>, DMatrix<T>)
+        );
         Ok(LayerNormCache {
             x_hat,
             inv_std,
@@ -243,3 +209,127 @@ impl<T: Real> LayerNorm<T> {
     }
 }
 // ANCHOR_END: layer_norm_backward
+
+impl<T: Real> LayerNorm<T> {
+    /// [`backward`](Self::backward), faster: the sums over features of
+    /// every token (`mean(g)`, `mean(g ⊙ x̂)`) are accumulated together,
+    /// column by column, in the order in which nalgebra stores the
+    /// matrices, instead of one strided row at a time; compiled for wide
+    /// vectors. The same formula (2.21).
+    ///
+    /// # Errors
+    /// Those of [`backward`](Self::backward).
+    pub fn backward_fast(
+        &self,
+        cache: &LayerNormCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LayerNormGrads<T>, Error> {
+        let x_hat = &cache.x_hat;
+        shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
+        let (d_x, d_gamma, d_beta) = notation::wide!(
+            backward_kernel::<T>((x_hat, d_y, &self.gamma, &cache.inv_std)):
+                (&DMatrix<T>, &DMatrix<T>, &DVector<T>, &DVector<T>)
+                => (DMatrix<T>, DVector<T>, DVector<T>)
+        );
+        Ok(LayerNormGrads {
+            d_x,
+            d_gamma,
+            d_beta,
+        })
+    }
+}
+
+/// The body of [`LayerNorm::forward_fast`], for `notation::wide!`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn forward_kernel<T: Real>(
+    (x, gamma, beta, eps): (&DMatrix<T>, &DVector<T>, &DVector<T>, T),
+) -> (DMatrix<T>, DVector<T>, DMatrix<T>) {
+    let d = gamma.len();
+    let n = x.nrows();
+    let d_inv = T::one() / T::from_usize(d).unwrap();
+    let mut mu = vec![T::zero(); n];
+    for col in x.as_slice().chunks_exact(n) {
+        mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
+    }
+    mu.iter_mut().for_each(|m| *m *= d_inv);
+    // Two reading passes (sums, then squares), then one pass
+    // that writes x̂ and the output.
+    let mut var = vec![T::zero(); n];
+    for col in x.as_slice().chunks_exact(n) {
+        for ((&x, &m), s) in col.iter().zip(&mu).zip(&mut var) {
+            let c = x - m;
+            *s += c * c;
+        }
+    }
+    let inv_std = DVector::from_iterator(
+        n,
+        var.iter().map(|&s| (s * d_inv + eps).sqrt().recip()),
+    );
+    let mut x_hat = DMatrix::zeros(n, d);
+    let mut output = DMatrix::zeros(n, d);
+    let cols = x.as_slice().chunks_exact(n);
+    let xh_cols = x_hat.as_mut_slice().chunks_exact_mut(n);
+    let out_cols = output.as_mut_slice().chunks_exact_mut(n);
+    for (j, ((x, xh), y)) in cols.zip(xh_cols).zip(out_cols).enumerate() {
+        let (g, b) = (gamma[j], beta[j]);
+        let stats = mu.iter().zip(inv_std.as_slice());
+        for (((&x, xh), y), (&m, &r)) in x.iter().zip(xh).zip(y).zip(stats) {
+            *xh = (x - m) * r;
+            *y = *xh * g + b;
+        }
+    }
+    (x_hat, inv_std, output)
+}
+
+/// The body of [`LayerNorm::backward_fast`], for `notation::wide!`.
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn backward_kernel<T: Real>(
+    (x_hat, d_y, gamma, inv_std): (
+        &DMatrix<T>,
+        &DMatrix<T>,
+        &DVector<T>,
+        &DVector<T>,
+    ),
+) -> (DMatrix<T>, DVector<T>, DVector<T>) {
+    let (n, d) = x_hat.shape();
+    let d_inv = T::one() / T::from_usize(d).unwrap();
+    let mut d_gamma = DVector::zeros(d);
+    let mut d_beta = DVector::zeros(d);
+    let mut mean_g = vec![T::zero(); n];
+    let mut mean_gx = vec![T::zero(); n];
+    let cols = d_y.as_slice().chunks_exact(n);
+    let xh_cols = x_hat.as_slice().chunks_exact(n);
+    for (j, (dy, xh)) in cols.zip(xh_cols).enumerate() {
+        let gamma = gamma[j];
+        let (mut sb, mut sg) = (T::zero(), T::zero());
+        for (((&dy, &xh), mg), mgx) in
+            dy.iter().zip(xh).zip(&mut mean_g).zip(&mut mean_gx)
+        {
+            sb += dy;
+            sg += dy * xh;
+            let g = dy * gamma;
+            *mg += g;
+            *mgx += g * xh;
+        }
+        d_beta[j] = sb;
+        d_gamma[j] = sg;
+    }
+    mean_g.iter_mut().for_each(|m| *m *= d_inv);
+    mean_gx.iter_mut().for_each(|m| *m *= d_inv);
+    let mut d_x = DMatrix::zeros(n, d);
+    let cols = d_y.as_slice().chunks_exact(n);
+    let xh_cols = x_hat.as_slice().chunks_exact(n);
+    let dx_cols = d_x.as_mut_slice().chunks_exact_mut(n);
+    for (j, ((dy, xh), dx)) in cols.zip(xh_cols).zip(dx_cols).enumerate() {
+        let gamma = gamma[j];
+        let stats = mean_g.iter().zip(&mean_gx).zip(inv_std.iter());
+        for (((dx, &dy), &xh), ((&mg, &mgx), &r)) in
+            dx.iter_mut().zip(dy).zip(xh).zip(stats)
+        {
+            *dx = (dy * gamma - mg - xh * mgx) * r;
+        }
+    }
+    (d_x, d_gamma, d_beta)
+}

@@ -143,3 +143,23 @@ impl<T: Real> Linear<T> {
     }
 }
 // ANCHOR_END: linear_backward
+
+impl<T: Real> Linear<T> {
+    /// [`backward`](Self::backward), faster: `Wᵀ` and `Xᵀ` are read as
+    /// transposed views instead of being copied, and `∂L/∂b` is summed
+    /// column by column. The same products and sums.
+    ///
+    /// # Errors
+    /// Those of [`backward`](Self::backward).
+    pub fn backward_fast(
+        &self,
+        x: &DMatrix<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<LinearGrads<T>, Error> {
+        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
+        let out = (x.nrows(), self.d_out());
+        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
+        let (d_x, d_w, d_b) = crate::fast::linear_backward(x, &self.w, d_y);
+        Ok(LinearGrads { d_x, d_w, d_b })
+    }
+}

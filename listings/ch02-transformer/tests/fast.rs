@@ -181,15 +181,15 @@ fn multihead_fast_agrees_with_forward() {
     );
 }
 
-/// Bias and activation in another order of memory, not of arithmetic:
-/// with nalgebra's product the numbers are the same to the last bit; with
-/// the `blas` feature the products sum in OpenBLAS's order.
+/// ReLU: bias and activation in another order of memory, not of
+/// arithmetic: with nalgebra's product the numbers are the same to the
+/// last bit; with the `blas` feature the products sum in OpenBLAS's order.
 #[test]
-fn ffn_and_linear_fast_are_exact() {
+fn relu_ffn_fast_is_exact() {
     let ffn = FeedForward::new(
         linear(31, 24, 96),
         linear(33, 96, 24),
-        Activation::GeluTanh,
+        Activation::Relu,
     )
     .unwrap();
     let x = randn(35, 40, 24);
@@ -199,12 +199,99 @@ fn ffn_and_linear_fast_are_exact() {
         assert_eq!(fast, slow);
     } else {
         assert!(max_diff(&fast.output, &slow.output) < F64_TOL);
-        assert!(max_diff(&fast.hidden, &slow.hidden) < F64_TOL);
     }
     let bad = randn(35, 40, 23);
     assert_eq!(
         ffn.forward_fast(&bad).unwrap_err(),
         ffn.forward(&bad).unwrap_err()
+    );
+}
+
+/// GELU: `x · σ(2u)` instead of `x/2 · (1 + tanh u)`; in f64 the same
+/// within rounding, in f32 (with the polynomial exp) within f32 rounding
+/// of the f64 values, forward and backward, also far out on both sides.
+#[test]
+fn gelu_ffn_fast_agrees_forward_and_backward() {
+    let ffn = FeedForward::new(
+        linear(31, 24, 96),
+        linear(33, 96, 24),
+        Activation::GeluTanh,
+    )
+    .unwrap();
+    // Hidden values up to about ±15: deep in both tails of the GELU.
+    let x = randn(35, 40, 24) * 4.0;
+    let d_y = randn(36, 40, 24);
+    let (fast, slow) =
+        (ffn.forward_fast(&x).unwrap(), ffn.forward(&x).unwrap());
+    assert!(slow.hidden.amax() > 10.0);
+    assert!(max_diff(&fast.activated, &slow.activated) < F64_TOL);
+    assert!(max_diff(&fast.output, &slow.output) < F64_TOL);
+    let g_slow = ffn.backward(&x, &slow, &d_y).unwrap();
+    let g_fast = ffn.backward_fast(&x, &fast, &d_y).unwrap();
+    assert!(max_diff(&g_fast.d_x, &g_slow.d_x) < F64_TOL);
+    assert!(max_diff(&g_fast.lin1.d_w, &g_slow.lin1.d_w) < F64_TOL);
+    assert!(max_diff(&g_fast.lin2.d_w, &g_slow.lin2.d_w) < F64_TOL);
+    let ffn32 = FeedForward::new(
+        Linear::new(to_f32(&ffn.lin1.w), ffn.lin1.b.map(|b| b as f32)).unwrap(),
+        Linear::new(to_f32(&ffn.lin2.w), ffn.lin2.b.map(|b| b as f32)).unwrap(),
+        Activation::GeluTanh,
+    )
+    .unwrap();
+    // Relative to the values' size (up to about 60 here).
+    let (x32, d_y32) = (to_f32(&x), to_f32(&d_y));
+    let fast32 = ffn32.forward_fast(&x32).unwrap();
+    let scale = slow.output.amax();
+    assert!(max_diff(&to_f64(&fast32.output), &slow.output) < F32_TOL * scale);
+    let g32 = ffn32.backward_fast(&x32, &fast32, &d_y32).unwrap();
+    let scale = g_slow.d_x.amax();
+    assert!(max_diff(&to_f64(&g32.d_x), &g_slow.d_x) < F32_TOL * scale);
+    assert_eq!(
+        ffn.backward_fast(&x, &fast, &randn(1, 40, 25)).unwrap_err(),
+        ffn.backward(&x, &slow, &randn(1, 40, 25)).unwrap_err()
+    );
+}
+
+#[test]
+fn linear_backward_fast_agrees() {
+    let lin = linear(51, 30, 20);
+    let (x, d_y) = (randn(52, 70, 30), randn(53, 70, 20));
+    let (slow, fast) = (
+        lin.backward(&x, &d_y).unwrap(),
+        lin.backward_fast(&x, &d_y).unwrap(),
+    );
+    assert!(max_diff(&slow.d_x, &fast.d_x) < F64_TOL);
+    assert!(max_diff(&slow.d_w, &fast.d_w) < F64_TOL);
+    let col =
+        |v: &DVector<f64>| DMatrix::from_column_slice(v.len(), 1, v.as_slice());
+    assert!(max_diff(&col(&slow.d_b), &col(&fast.d_b)) < F64_TOL);
+    let bad = randn(54, 70, 21);
+    assert_eq!(
+        lin.backward_fast(&x, &bad).unwrap_err(),
+        lin.backward(&x, &bad).unwrap_err()
+    );
+}
+
+#[test]
+fn layer_norm_backward_fast_agrees() {
+    let d = 48;
+    let gamma = DVector::from_column_slice(randn(61, d, 1).as_slice());
+    let beta = DVector::from_column_slice(randn(62, d, 1).as_slice());
+    let ln = LayerNorm::new(gamma, beta, 1e-5).unwrap();
+    let (x, d_y) = (randn(63, 300, d) * 3.0, randn(64, 300, d));
+    let cache = ln.forward(&x).unwrap();
+    let (slow, fast) = (
+        ln.backward(&cache, &d_y).unwrap(),
+        ln.backward_fast(&cache, &d_y).unwrap(),
+    );
+    assert!(max_diff(&slow.d_x, &fast.d_x) < F64_TOL);
+    let col =
+        |v: &DVector<f64>| DMatrix::from_column_slice(v.len(), 1, v.as_slice());
+    assert!(max_diff(&col(&slow.d_gamma), &col(&fast.d_gamma)) < F64_TOL);
+    assert!(max_diff(&col(&slow.d_beta), &col(&fast.d_beta)) < F64_TOL);
+    let bad = randn(65, 300, d + 1);
+    assert_eq!(
+        ln.backward_fast(&cache, &bad).unwrap_err(),
+        ln.backward(&cache, &bad).unwrap_err()
     );
 }
 

@@ -298,6 +298,32 @@ fn fused_loop<T: Real>(
     (beta1, beta2, l2, shrink): (T, T, T, T),
     update: impl Fn(T, T) -> T,
 ) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    // The first few coordinates on their own, so that the main loop
+    // starts at a 64-byte boundary of θ: the allocator aligns large
+    // blocks to 16 bytes only, and a 64-byte vector load that straddles
+    // two cache lines costs two. m, v and g, allocated alike, usually
+    // share θ's offset and so are aligned too.
+    let head = p.as_ptr().align_offset(64).min(n);
+    let (p0, p1) = p.split_at_mut(head);
+    let (m0, m1) = m.split_at_mut(head);
+    let (v0, v1) = v.split_at_mut(head);
+    let (g0, g1) = g.split_at(head);
+    let consts = (beta1, beta2, l2, shrink);
+    fused_range(p0, g0, m0, v0, consts, &update);
+    fused_range(p1, g1, m1, v1, consts, &update);
+}
+
+#[inline(always)]
+fn fused_range<T: Real>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    (beta1, beta2, l2, shrink): (T, T, T, T),
+    update: &impl Fn(T, T) -> T,
+) {
     let (one, n) = (T::one(), p.len());
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {

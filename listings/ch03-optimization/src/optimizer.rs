@@ -274,15 +274,25 @@ pub(crate) fn check_grads<T: Real>(
 // `x − x` is the point here, not a slip.
 #[allow(clippy::eq_op)]
 fn all_finite<T: Real>(xs: &[T]) -> bool {
+    notation::wide!(all_finite_kernel::<T>(xs): &[T] => bool)
+}
+
+/// The body of [`all_finite`], compiled for wide vectors.
+#[allow(clippy::eq_op)]
+#[inline(always)]
+fn all_finite_kernel<T: Real>(xs: &[T]) -> bool {
     const LANES: usize = 16;
+    // The first entries on their own, so that the main loop reads whole
+    // 64-byte cache lines (see `fused_loop` in adam.rs).
+    let (head, body) = xs.split_at(xs.as_ptr().align_offset(64).min(xs.len()));
     let mut acc = [T::zero(); LANES];
-    let mut chunks = xs.chunks_exact(LANES);
+    let mut chunks = body.chunks_exact(LANES);
     for c in &mut chunks {
         for l in 0..LANES {
             acc[l] += c[l] - c[l];
         }
     }
-    let rest = chunks.remainder().iter().map(|&x| x - x);
+    let rest = head.iter().chain(chunks.remainder()).map(|&x| x - x);
     let total = rest.chain(acc).fold(T::zero(), |a, b| a + b);
     total == T::zero()
 }

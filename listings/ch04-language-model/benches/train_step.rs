@@ -1,6 +1,7 @@
 //! `cargo bench -p ch04-language-model`: one training step of chapter 4's
 //! model in f32 on one thread — 16 windows of 64 characters through
-//! forward and backward, then one AdamW step — with the sizes of the
+//! forward and backward, then one AdamW step, by the book's
+//! `Trainer::step` and by `Trainer::step_fast` — with the sizes of the
 //! `train` command's defaults (V = 87, n_ctx = 64, d_model = 64, h = 4,
 //! L = 2, d_ff = 256). `bench/compare.py` times the same step in PyTorch.
 //! Measurements, never test assertions.
@@ -35,14 +36,18 @@ fn bench_train_step(c: &mut Criterion<ThreadCpuTime>) {
         steps: usize::MAX / 2,
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::new(model, train).unwrap();
+    let mut trainer = Trainer::new(model.clone(), train).unwrap();
+    let mut fast = Trainer::new(model, train).unwrap();
     // Random characters: the speed does not depend on the text.
     let mut rng = ch02_transformer::random::rng(7);
     let data: Vec<usize> =
         (0..20_000).map(|_| rng.random_range(0..V)).collect();
     let mut g = c.benchmark_group("train_step");
-    g.bench_function("B=16,n=64,d=64,h=4,L=2,d_ff=256", |b| {
+    g.bench_function("readable/B=16,n=64,d=64,h=4,L=2,d_ff=256", |b| {
         b.iter(|| trainer.step(&data).unwrap())
+    });
+    g.bench_function("fast/B=16,n=64,d=64,h=4,L=2,d_ff=256", |b| {
+        b.iter(|| fast.step_fast(&data).unwrap())
     });
     g.finish();
 }

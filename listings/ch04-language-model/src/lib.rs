@@ -10,6 +10,7 @@
 //! token embedding and its gradient, the whole model's parameter list,
 //! the training loop, sampling and checkpoints.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod corpus;
 pub mod error;

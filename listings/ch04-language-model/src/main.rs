@@ -192,7 +192,7 @@ fn train(a: TrainArgs) -> Result<()> {
     let (mut train_time, mut valid_loss) = (0.0, f64::NAN);
     for step in 1..=a.steps {
         let start = Instant::now();
-        let loss: f64 = trainer.step(&train_tokens)?.into();
+        let loss: f64 = trainer.step_fast(&train_tokens)?.into();
         train_time += start.elapsed().as_secs_f64();
         if step % a.eval_every.max(1) == 0 || step == a.steps {
             valid_loss = evaluate(&trainer.model, &valid_tokens, 64)?;

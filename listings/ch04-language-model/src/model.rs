@@ -292,6 +292,31 @@ impl<T: Real> Model<T> {
     }
 }
 
+impl<T: Real> Model<T> {
+    /// Checks a window of tokens: `1 ≤ n ≤ n_ctx` indices below `V`.
+    pub(crate) fn check_tokens(&self, tokens: &[usize]) -> Result<(), Error> {
+        let (n, c) = (tokens.len(), self.config);
+        if n == 0 {
+            return Err(Error::Empty { what: "tokens" });
+        }
+        if n > c.context {
+            return Err(Error::Shape {
+                what: "tokens",
+                expected: format!("at most n_ctx = {} tokens", c.context),
+                got: format!("{n} tokens"),
+            });
+        }
+        if let Some(i) = tokens.iter().position(|&t| t >= c.vocab_size) {
+            return Err(Error::Shape {
+                what: "tokens",
+                expected: format!("indices below V = {}", c.vocab_size),
+                got: format!("{} at position {i}", tokens[i]),
+            });
+        }
+        Ok(())
+    }
+}
+
 // ANCHOR: model_forward
 impl<T: Real> Model<T> {
     /// The logits of the next token after each position of `tokens`.
@@ -316,24 +341,8 @@ impl<T: Real> Model<T> {
     /// # Errors
     /// `tokens` is empty, longer than `n_ctx`, or holds an index `≥ V`.
     pub fn forward(&self, tokens: &[usize]) -> Result<ModelCache<T>, Error> {
+        self.check_tokens(tokens)?;
         let (n, c) = (tokens.len(), self.config);
-        if n == 0 {
-            return Err(Error::Empty { what: "tokens" });
-        }
-        if n > c.context {
-            return Err(Error::Shape {
-                what: "tokens",
-                expected: format!("at most n_ctx = {} tokens", c.context),
-                got: format!("{n} tokens"),
-            });
-        }
-        if let Some(i) = tokens.iter().position(|&t| t >= c.vocab_size) {
-            return Err(Error::Shape {
-                what: "tokens",
-                expected: format!("indices below V = {}", c.vocab_size),
-                got: format!("{} at position {i}", tokens[i]),
-            });
-        }
         // The embedding is a table lookup: row x_t of E for token t.
         let mut h = DMatrix::from_fn(n, c.d_model, |t, j| {
             self.embedding[(tokens[t], j)] + self.positions[(t, j)]

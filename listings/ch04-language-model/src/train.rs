@@ -151,6 +151,39 @@ impl<T: Real> Trainer<T> {
         Ok(loss)
     }
     // ANCHOR_END: train_step
+
+    /// [`step`](Self::step), faster: the same windows (the same random
+    /// positions), but their loss and gradient computed with the windows
+    /// stacked into one matrix by [`Model::batch_loss_and_grads`], and
+    /// the AdamW step by `Adam::step_fast`. The same mathematics, summed
+    /// in another order: a test checks that both steps agree.
+    ///
+    /// # Errors
+    /// Those of [`step`](Self::step).
+    pub fn step_fast(&mut self, data: &[usize]) -> Result<T, Error> {
+        let n = self.model.config.context;
+        if data.len() < n + 1 {
+            return Err(Error::Shape {
+                what: "training tokens",
+                expected: format!("at least n_ctx + 1 = {}", n + 1),
+                got: format!("{}", data.len()),
+            });
+        }
+        let windows: Vec<(&[usize], &[usize])> = (0..self.config.batch_size)
+            .map(|_| {
+                let s = self.rng.random_range(0..data.len() - n);
+                (&data[s..s + n], &data[s + 1..s + n + 1])
+            })
+            .collect();
+        let (loss, grads) = self.model.batch_loss_and_grads(&windows)?;
+        let mut params = self.model.parameters();
+        let t = self.adam.steps() + 1;
+        self.adam
+            .set_learning_rate(self.schedule.learning_rate(t)?)?;
+        self.adam.step_fast(&mut params, &grads)?;
+        self.model = Model::from_parameters(self.model.config, params)?;
+        Ok(loss)
+    }
 }
 
 /// The average cross-entropy (nats per token) of `model` on `data`, read

@@ -63,3 +63,69 @@ pub enum Error {
 pub trait Real: nalgebra::RealField + Copy + Into<f64> {}
 
 impl<T: nalgebra::RealField + Copy + Into<f64>> Real for T {}
+
+/// `wide!(kernel::<T>(args): ArgType => ReturnType)` runs
+/// `kernel::<T>(args)` (or `wide!(kernel(args): ...)` for a kernel
+/// without type parameter) compiled for the widest vectors the CPU has
+/// (AVX-512, else AVX2, else the default target's SSE2), detected at run
+/// time: the loops in `kernel` get 16 or 8 lanes of f32 instead of 4.
+/// Every lane computes the same IEEE operations, so the numbers are the
+/// same to the bit. `kernel` must be marked `#[inline(always)]`, so that
+/// its body is compiled into each variant; `ArgType` and `ReturnType`
+/// may use the type parameter `T`. Used by the `*_fast` variants of
+/// chapters 2 and 3.
+#[macro_export]
+macro_rules! wide {
+    ($kernel:ident ($args:expr) : $arg_ty:ty => $ret:ty) => {{
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn avx512(args: $arg_ty) -> $ret {
+            $kernel(args)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn avx2(args: $arg_ty) -> $ret {
+            $kernel(args)
+        }
+        let args = $args;
+        #[cfg(target_arch = "x86_64")]
+        let result = if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            unsafe { avx512(args) }
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { avx2(args) }
+        } else {
+            $kernel(args)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let result = $kernel(args);
+        result
+    }};
+    ($kernel:ident :: < $t:ty > ($args:expr) : $arg_ty:ty => $ret:ty) => {{
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn avx512<T: $crate::Real>(args: $arg_ty) -> $ret {
+            $kernel::<T>(args)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn avx2<T: $crate::Real>(args: $arg_ty) -> $ret {
+            $kernel::<T>(args)
+        }
+        let args = $args;
+        #[cfg(target_arch = "x86_64")]
+        let result = if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            unsafe { avx512::<$t>(args) }
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { avx2::<$t>(args) }
+        } else {
+            $kernel::<$t>(args)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let result = $kernel::<$t>(args);
+        result
+    }};
+}
