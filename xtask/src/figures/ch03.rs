@@ -17,7 +17,10 @@ use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, number_trimmed, plot_err, render};
+use super::style::{
+    FONT, PALETTE, SIZE, Scale, axes, chart, dash_key, legend, line_key, mesh,
+    number_trimmed, plot_err, render,
+};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -193,22 +196,17 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
     }
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0u32..steps, (y_min..y_max).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("Verlust L(θ_t)", "loss L(θ_t)"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| power_of_ten(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 72, 0u32..steps, (y_min..y_max).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Verlust L(θ_t)", "loss L(θ_t)"),
+        )
+        .y_label_formatter(&|y| power_of_ten(*y))
+        .draw()
+        .map_err(plot_err)?;
         for ((eta, rho, losses), color) in curves.iter().zip(PALETTE) {
             let label = format!(
                 "η = {}  (ρ = {})",
@@ -222,22 +220,9 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerLeft)
     })
 }
 
@@ -271,22 +256,17 @@ fn adaptive_step_sizes(lang: Lang) -> Result<String> {
     }
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0u32..steps, (1e-4f64..10.0).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("effektive Lernrate", "effective learning rate"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| power_of_ten(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 72, 0u32..steps, (1e-4f64..10.0).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("effektive Lernrate", "effective learning rate"),
+        )
+        .y_label_formatter(&|y| power_of_ten(*y))
+        .draw()
+        .map_err(plot_err)?;
         let names = ["AdaGrad", "RMSProp"];
         let coords = [
             lang.pick("steile Koordinate", "steep coordinate"),
@@ -298,33 +278,22 @@ fn adaptive_step_sizes(lang: Lang) -> Result<String> {
                 let label = format!("{name}, {coord}");
                 let points = rates[k][c].clone();
                 let style = color.stroke_width(3);
-                let series = if c == 0 {
-                    chart.draw_series(LineSeries::new(points, style))
+                if c == 0 {
+                    chart
+                        .draw_series(LineSeries::new(points, style))
+                        .map_err(plot_err)?
+                        .label(label)
+                        .legend(line_key(style));
                 } else {
                     chart
                         .draw_series(DashedLineSeries::new(points, 8, 5, style))
-                };
-                series
-                    .map_err(plot_err)?
-                    .label(label)
-                    .legend(move |(x, y)| {
-                        if c == 0 {
-                            PathElement::new([(x, y), (x + 20, y)], style)
-                        } else {
-                            PathElement::new([(x, y), (x + 8, y)], style)
-                        }
-                    });
+                        .map_err(plot_err)?
+                        .label(label)
+                        .legend(dash_key(style));
+                }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -394,18 +363,8 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
     let (x_range, y_range) = (-5.0..1.5, -2.0..2.0);
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("θ₁")
-            .y_desc("θ₂")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
+        let mut chart = chart(root, 56, x_range.clone(), y_range.clone())?;
+        mesh(&mut chart, Scale::Full, "θ₁", "θ₂")
             .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
             .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
@@ -418,19 +377,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
                 let r = (2.0 * c).sqrt();
                 (r * phi.cos(), r / 20f64.sqrt() * phi.sin())
             });
-            // Draw the parts inside the plot area as separate pieces, so
-            // that no chord joins where the ellipse leaves the area.
-            let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
-            let mut current = Vec::new();
-            for (x, y) in ellipse {
-                if x_range.contains(&x) && y_range.contains(&y) {
-                    current.push((x, y));
-                } else if !current.is_empty() {
-                    pieces.push(std::mem::take(&mut current));
-                }
-            }
-            pieces.push(current);
-            for piece in pieces.into_iter().filter(|p| p.len() > 1) {
+            for piece in pieces_inside(ellipse, &x_range, &y_range) {
                 chart
                     .draw_series(LineSeries::new(
                         piece,
@@ -452,12 +399,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
             chart
                 .draw_series(
                     inside.iter().map(|&p| Circle::new(p, 2, color.filled())),
@@ -467,15 +409,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
         chart
             .draw_series([Cross::new((0.0, 0.0), 6, BLACK.stroke_width(2))])
             .map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -487,22 +421,16 @@ fn warmup_schedule(lang: Lang) -> Result<String> {
         .collect::<Result<Vec<_>>>()?;
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0u32..1000, 0.0..1.1e-3)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("Lernrate η_t", "learning rate η_t"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| number_trimmed(*y, 4, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(root, 80, 0u32..1000, 0.0..1.1e-3)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Lernrate η_t", "learning rate η_t"),
+        )
+        .y_label_formatter(&|y| number_trimmed(*y, 4, lang))
+        .draw()
+        .map_err(plot_err)?;
         chart
             .draw_series(LineSeries::new(points, PALETTE[0].stroke_width(3)))
             .map_err(plot_err)?;
@@ -675,18 +603,8 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
     let (x_range, y_range) = (-2.0..2.0, -1.0..3.0);
 
     render((720, 480), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
+        let mut chart = chart(root, 56, x_range.clone(), y_range.clone())?;
+        mesh(&mut chart, Scale::Full, "x", "y")
             .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
             .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
@@ -727,12 +645,9 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
                     .draw_series(LineSeries::new(piece, color.stroke_width(2)))
                     .map_err(plot_err)?;
                 if std::mem::take(&mut first) {
-                    series.label(run.name.clone()).legend(move |(x, y)| {
-                        PathElement::new(
-                            [(x, y), (x + 20, y)],
-                            color.stroke_width(3),
-                        )
-                    });
+                    series
+                        .label(run.name.clone())
+                        .legend(line_key(color.stroke_width(3)));
                 }
             }
         }
@@ -753,15 +668,7 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
         chart
             .draw_series([Cross::new((1.0, 1.0), 7, BLACK.stroke_width(2))])
             .map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -798,13 +705,11 @@ fn optimizer_losses(lang: Lang) -> Result<String> {
                 .y_label_area_size(if p == 0 { 64 } else { 52 })
                 .build_cartesian_2d(0..steps, (y_min..y_max).log_scale())
                 .map_err(plot_err)?;
-            let mut mesh = chart.configure_mesh();
+            // The panels share the y axis: only the left one describes it.
+            let mut mesh = axes(&mut chart, Scale::Panel);
             mesh.x_desc(lang.pick("Schritt t", "step t"))
-                .label_style((FONT, 14))
-                .axis_desc_style((FONT, 16))
                 .x_labels(5)
-                .y_label_formatter(&|y| power_of_ten(*y))
-                .light_line_style(WHITE.mix(0.0));
+                .y_label_formatter(&|y| power_of_ten(*y));
             if p == 0 {
                 mesh.y_desc(lang.pick("Verlust L(θ_t)", "loss L(θ_t)"));
             }
@@ -824,22 +729,14 @@ fn optimizer_losses(lang: Lang) -> Result<String> {
                     .draw_series(LineSeries::new(points, color.stroke_width(2)))
                     .map_err(plot_err)?
                     .label(run.name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(
-                            [(x, y), (x + 20, y)],
-                            color.stroke_width(3),
-                        )
-                    });
+                    .legend(line_key(color.stroke_width(3)));
             }
             if p == 1 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerLeft)
-                    .label_font((FONT, 14))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK.mix(0.4))
-                    .draw()
-                    .map_err(plot_err)?;
+                legend(
+                    &mut chart,
+                    Scale::Panel,
+                    SeriesLabelPosition::LowerLeft,
+                )?;
             }
         }
         Ok(())
@@ -892,24 +789,16 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
     }
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0..BIAS_STEPS, 0.0..7.0)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(
-                lang.pick("Schrittweite |Δθ_t| / η", "step size |Δθ_t| / η"),
-            )
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(root, 56, 0..BIAS_STEPS, 0.0..7.0)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Schrittweite |Δθ_t| / η", "step size |Δθ_t| / η"),
+        )
+        .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
+        .draw()
+        .map_err(plot_err)?;
         for (bias_correction, dashed, steps) in &curves {
             let color = if *bias_correction {
                 PALETTE[0]
@@ -931,32 +820,21 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
             );
             let style = color.stroke_width(if *dashed { 2 } else { 3 });
             let points = steps.clone();
-            let series = if *dashed {
-                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
+            if *dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(points, 6, 4, style))
+                    .map_err(plot_err)?
+                    .label(label)
+                    .legend(dash_key(style));
             } else {
-                chart.draw_series(LineSeries::new(points, style))
-            };
-            let dashed = *dashed;
-            series
-                .map_err(plot_err)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    if dashed {
-                        PathElement::new([(x, y), (x + 8, y)], style)
-                    } else {
-                        PathElement::new([(x, y), (x + 20, y)], style)
-                    }
-                });
+                chart
+                    .draw_series(LineSeries::new(points, style))
+                    .map_err(plot_err)?
+                    .label(label)
+                    .legend(line_key(style));
+            }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -1037,31 +915,26 @@ fn iris_training(lang: Lang) -> Result<String> {
     let (y_min, y_max) = (0.08, 1.3);
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0..IRIS_EPOCHS, (y_min..y_max).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Epoche", "epoch"))
-            .y_desc(lang.pick("mittlere NLL", "average NLL"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            // Only some of the log axis' key points get a label: the
-            // others would overlap near the top.
-            .y_label_formatter(&|y| {
-                let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
-                if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
-                    number_trimmed(*y, 1, lang)
-                } else {
-                    String::new()
-                }
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 72, 0..IRIS_EPOCHS, (y_min..y_max).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Epoche", "epoch"),
+            lang.pick("mittlere NLL", "average NLL"),
+        )
+        // Only some of the log axis' key points get a label: the others
+        // would overlap near the top.
+        .y_label_formatter(&|y| {
+            let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
+            if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
+                number_trimmed(*y, 1, lang)
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(plot_err)?;
         for ((name, losses), color) in names.iter().zip(losses).zip(PALETTE) {
             let points = losses
                 .iter()
@@ -1071,22 +944,9 @@ fn iris_training(lang: Lang) -> Result<String> {
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
                 .map_err(plot_err)?
                 .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
