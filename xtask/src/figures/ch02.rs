@@ -164,17 +164,11 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
         .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
         .draw()
         .map_err(plot_err)?;
-        // The prediction Var = d_k, dashed.
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(1.0, 1.0), (1024.0, 1024.0)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_err)?
-            .label(lang.pick("Vorhersage d_k", "prediction d_k"))
-            .legend(line_key(BLACK.mix(0.5)));
+        // The prediction Var = d_k.
+        let prediction = (
+            [(1.0, 1.0), (1024.0, 1024.0)],
+            lang.pick("Vorhersage d_k", "prediction d_k"),
+        );
         let series: [Series; 2] = [
             (
                 lang.pick("q · k (ohne Skalierung)", "q · k (unscaled)"),
@@ -187,24 +181,7 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        for (label, get, color) in series {
-            let points: Vec<(f64, f64)> =
-                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
-            chart
-                .draw_series(LineSeries::new(
-                    points.clone(),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(line_key(color.stroke_width(3)));
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-                )
-                .map_err(plot_err)?;
-        }
-        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperLeft)
+        scaling_curves(&mut chart, &stats, prediction, series)
     })
 }
 
@@ -226,16 +203,10 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
         .draw()
         .map_err(plot_err)?;
         let uniform = 1.0 / n_keys as f64;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.8, uniform), (1300.0, uniform)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_err)?
-            .label(lang.pick("Gleichverteilung 1/16", "uniform 1/16"))
-            .legend(line_key(BLACK.mix(0.5)));
+        let uniform = (
+            [(0.8, uniform), (1300.0, uniform)],
+            lang.pick("Gleichverteilung 1/16", "uniform 1/16"),
+        );
         let series: [Series; 2] = [
             (
                 lang.pick("ohne Skalierung", "unscaled"),
@@ -248,25 +219,48 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        for (label, get, color) in series {
-            let points: Vec<(f64, f64)> =
-                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
-            chart
-                .draw_series(LineSeries::new(
-                    points.clone(),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(line_key(color.stroke_width(3)));
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-                )
-                .map_err(plot_err)?;
-        }
-        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperLeft)
+        scaling_curves(&mut chart, &stats, uniform, series)
     })
+}
+
+/// Draws the curves of a √d_k figure: the `reference` line (its two end
+/// points and its label) dashed, every measured series as a line with a
+/// dot at each width, and the legend.
+fn scaling_curves<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    stats: &[ScalingStats],
+    (ends, label): ([(f64, f64); 2], &str),
+    series: [Series; 2],
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(DashedLineSeries::new(
+            ends,
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_err)?
+        .label(label)
+        .legend(line_key(BLACK.mix(0.5)));
+    for (label, get, color) in series {
+        let points: Vec<(f64, f64)> =
+            stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(label)
+            .legend(line_key(color.stroke_width(3)));
+        chart
+            .draw_series(
+                points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+            )
+            .map_err(plot_err)?;
+    }
+    legend(chart, Scale::Full, SeriesLabelPosition::UpperLeft)
 }
 
 /// The sinusoidal positional encodings as a heat map, formula (2.15).
