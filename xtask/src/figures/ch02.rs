@@ -8,6 +8,7 @@ use ch02_transformer::positional::sinusoidal;
 use ch02_transformer::scaling::{ScalingStats, scaling_experiment};
 use nalgebra::DMatrix;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -154,16 +155,6 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
             (0.8f64..1300.0).log_scale(),
             (0.3f64..3000.0).log_scale(),
         )?;
-        mesh(
-            &mut chart,
-            Scale::Full,
-            lang.pick("Breite d_k der Keys", "key width d_k"),
-            lang.pick("Varianz von q · k", "variance of q · k"),
-        )
-        .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
-        .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
-        .draw()
-        .map_err(plot_err)?;
         // The prediction Var = d_k.
         let prediction = (
             [(1.0, 1.0), (1024.0, 1024.0)],
@@ -181,7 +172,8 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        scaling_curves(&mut chart, &stats, prediction, series)
+        let y_desc = lang.pick("Varianz von q · k", "variance of q · k");
+        scaling_chart(&mut chart, lang, y_desc, &stats, prediction, series)
     })
 }
 
@@ -192,16 +184,6 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
     render(SIZE, |root| {
         let mut chart =
             chart(root, 64, (0.8f64..1300.0).log_scale(), 0.0..1.0)?;
-        mesh(
-            &mut chart,
-            Scale::Full,
-            lang.pick("Breite d_k der Keys", "key width d_k"),
-            lang.pick("mittleres größtes Gewicht", "mean largest weight"),
-        )
-        .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
-        .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
-        .draw()
-        .map_err(plot_err)?;
         let uniform = 1.0 / n_keys as f64;
         let uniform = (
             [(0.8, uniform), (1300.0, uniform)],
@@ -219,23 +201,33 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        scaling_curves(&mut chart, &stats, uniform, series)
+        let y_desc =
+            lang.pick("mittleres größtes Gewicht", "mean largest weight");
+        scaling_chart(&mut chart, lang, y_desc, &stats, uniform, series)
     })
 }
 
-/// Draws the curves of a √d_k figure: the `reference` line (its two end
-/// points and its label) dashed, every measured series as a line with a
-/// dot at each width, and the legend.
-fn scaling_curves<'a, X, Y>(
+/// Draws a √d_k figure on `chart`: the axes (d_k across, `y_desc` up),
+/// the `reference` line (its two end points and its label) dashed, every
+/// measured series as a line with a dot at each width, and the legend.
+fn scaling_chart<'a, X, Y>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    lang: Lang,
+    y_desc: &str,
     stats: &[ScalingStats],
     (ends, label): ([(f64, f64); 2], &str),
     series: [Series; 2],
 ) -> Result<()>
 where
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let x_desc = lang.pick("Breite d_k der Keys", "key width d_k");
+    mesh(chart, Scale::Full, x_desc, y_desc)
+        .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
+        .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
+        .draw()
+        .map_err(plot_err)?;
     chart
         .draw_series(DashedLineSeries::new(
             ends,
