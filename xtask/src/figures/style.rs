@@ -100,6 +100,16 @@ impl Scale {
     }
 }
 
+/// A cartesian chart over the ranges `X` and `Y`, as [`chart`] builds it.
+pub type Chart<'c, DB, X, Y> = ChartContext<
+    'c,
+    DB,
+    Cartesian2d<
+        <X as AsRangedCoord>::CoordDescType,
+        <Y as AsRangedCoord>::CoordDescType,
+    >,
+>;
+
 /// The book's usual full-width chart on `area`: a margin of 16 pixels, 48
 /// pixels below the plot for the x tick labels and `y_label_area` pixels
 /// left of it for the y tick labels (wider where they are longer).
@@ -108,8 +118,7 @@ pub fn chart<'c, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
     y_label_area: u32,
     x: X,
     y: Y,
-) -> Result<ChartContext<'c, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>>
-{
+) -> Result<Chart<'c, DB, X, Y>> {
     ChartBuilder::on(area)
         .margin(16)
         .x_label_area_size(48)
