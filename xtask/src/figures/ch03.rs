@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use ch01_probability::iris::{K, load_iris, standardize};
 use ch01_probability::regression::{SoftmaxRegression, loss_and_gradient};
 use ch03_optimization::adagrad::{AdaGrad, AdaGradConfig};
@@ -49,13 +49,17 @@ pub const FIGURES: &[Figure] = &[
         listing: "adagrad",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: effektive Lernraten \
-             zweier Koordinaten über 300 Schritte für AdaGrad und RMSProp; \
-             AdaGrads Kurven fallen nur, RMSProps Kurve der steilen \
-             Koordinate steigt nach Schritt 100 um zwei Größenordnungen.",
+             zweier Koordinaten über 300 Schritte für AdaGrad, RMSProp und \
+             Adam; AdaGrads Kurven fallen nur, RMSProps Kurve der steilen \
+             Koordinate steigt nach Schritt 100 um zwei Größenordnungen, \
+             Adams nur von 0,01 auf 0,018; Adams flache Koordinate liegt \
+             vom ersten Schritt an bei 1.",
             "Line chart with logarithmic axis: effective learning rates of \
-             two coordinates over 300 steps for AdaGrad and RMSProp; \
+             two coordinates over 300 steps for AdaGrad, RMSProp and Adam; \
              AdaGrad's curves only fall, RMSProp's curve of the steep \
-             coordinate rises by two orders of magnitude after step 100.",
+             coordinate rises by two orders of magnitude after step 100, \
+             Adam's only from 0.01 to 0.018; Adam's flat coordinate is at 1 \
+             from the first step on.",
         ],
         draw: adaptive_step_sizes,
     },
@@ -226,38 +230,67 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
     })
 }
 
-/// Effective learning rates η / D_ε(·) of AdaGrad (3.6) and RMSProp (3.9)
-/// for a steep coordinate whose gradients drop from 1 to 0.01 after 100
-/// steps and a flat coordinate with gradients 0.01 throughout.
-fn adaptive_step_sizes(lang: Lang) -> Result<String> {
+/// The number of steps of `adaptive_step_sizes`.
+const ADAPTIVE_STEPS: u32 = 300;
+
+/// The names of the methods in `adaptive_step_sizes`, in the order of
+/// [`adaptive_rates`].
+const ADAPTIVE_NAMES: [&str; 3] = ["AdaGrad", "RMSProp", "Adam"];
+
+/// The effective learning rates of `adaptive_step_sizes`:
+/// `rates[method][coordinate]` is `[(t, η_eff)]` for AdaGrad (3.6),
+/// RMSProp (3.9) and Adam (3.12), each with η = 0.01 and ε = 1e-8 outside
+/// the root, for a steep coordinate whose gradients drop from 1 to 0.01
+/// after 100 steps and a flat coordinate with gradients 0.01 throughout.
+/// For AdaGrad and RMSProp η_eff is the factor η / D_ε(·) in front of
+/// g_t, for Adam the factor η / D_ε(v̂_t) in front of m̂_t.
+fn adaptive_rates() -> Result<Vec<[Vec<(u32, f64)>; 2]>> {
     let eps = Epsilon::Outside(1e-8);
-    let steps = 300u32;
-    let mut adagrad = AdaGrad::new(AdaGradConfig { lr: 0.01, eps })?;
+    let lr = 0.01;
+    let mut adagrad = AdaGrad::new(AdaGradConfig { lr, eps })?;
     let mut rmsprop = RmsProp::new(RmsPropConfig {
-        lr: 0.01,
+        lr,
         gamma: 0.9,
         eps,
     })?;
-    let (mut p, mut q) = (vec![row(&[0.0, 0.0])], vec![row(&[0.0, 0.0])]);
-    // rates[optimizer][coordinate] = [(t, η_eff)].
-    let mut rates = vec![vec![Vec::new(), Vec::new()]; 2];
-    for t in 1..=steps {
+    let mut adam = Adam::new(AdamConfig {
+        lr,
+        ..AdamConfig::new(eps)
+    })?;
+    let mut params = vec![vec![row(&[0.0, 0.0])]; 3];
+    let mut rates = vec![[Vec::new(), Vec::new()]; 3];
+    for t in 1..=ADAPTIVE_STEPS {
         let steep = if t <= 100 { 1.0 } else { 0.01 };
-        let g = row(&[steep, 0.01]);
-        adagrad.step(&mut p, std::slice::from_ref(&g))?;
-        rmsprop.step(&mut q, &[g])?;
-        let a = adagrad.effective_learning_rates(0).unwrap_or_default();
-        let r = rmsprop.effective_learning_rates(0).unwrap_or_default();
-        for (k, m) in [a, r].iter().enumerate() {
+        let g = [row(&[steep, 0.01])];
+        adagrad.step(&mut params[0], &g)?;
+        rmsprop.step(&mut params[1], &g)?;
+        adam.step(&mut params[2], &g)?;
+        let now = [
+            adagrad.effective_learning_rates(0),
+            rmsprop.effective_learning_rates(0),
+            adam.effective_learning_rates(0),
+        ];
+        for (k, m) in now.into_iter().enumerate() {
+            let m = m.ok_or_else(|| anyhow!("no rates after a step"))?;
             for c in 0..2 {
                 rates[k][c].push((t, m[c]));
             }
         }
     }
+    Ok(rates)
+}
 
-    render(SIZE, |root| {
+/// Effective learning rates of AdaGrad, RMSProp and Adam, see
+/// [`adaptive_rates`].
+fn adaptive_step_sizes(lang: Lang) -> Result<String> {
+    let rates = adaptive_rates()?;
+    let steps = ADAPTIVE_STEPS;
+
+    // Taller than usual, with two empty decades at the bottom: room for
+    // the legend of six curves below AdaGrad's steep coordinate.
+    render((SIZE.0, 480), |root| {
         let mut chart =
-            chart(root, 72, 0u32..steps, (1e-4f64..10.0).log_scale())?;
+            chart(root, 72, 0u32..steps, (1e-5f64..10.0).log_scale())?;
         mesh(
             &mut chart,
             Scale::Full,
@@ -267,12 +300,11 @@ fn adaptive_step_sizes(lang: Lang) -> Result<String> {
         .y_label_formatter(&|y| power_of_ten(*y))
         .draw()
         .map_err(plot_err)?;
-        let names = ["AdaGrad", "RMSProp"];
         let coords = [
             lang.pick("steile Koordinate", "steep coordinate"),
             lang.pick("flache Koordinate", "flat coordinate"),
         ];
-        for (k, name) in names.iter().enumerate() {
+        for (k, name) in ADAPTIVE_NAMES.iter().enumerate() {
             let color = PALETTE[k];
             for (c, coord) in coords.iter().enumerate() {
                 let label = format!("{name}, {coord}");
@@ -976,6 +1008,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Recursions of ≤ 300 steps: rounding grows like t ulp, and
+    /// 1 − β₂ᵗ loses up to 10 bits in the first steps (β₂ = 0.999).
+    const RATE_TOL: f64 = 1e-12;
+
+    /// `x` is `shown` rounded to `decimals` decimals, as a caption prints it.
+    fn rounds_to(x: f64, shown: f64, decimals: i32) -> bool {
+        (x - shown).abs() <= 0.5 * 10f64.powi(-decimals)
+    }
+
+    #[test]
+    fn adaptive_step_sizes_has_the_numbers_of_its_caption() {
+        let rates = adaptive_rates().unwrap();
+        // rates[method][coordinate], methods AdaGrad, RMSProp, Adam.
+        let at = |k: usize, c: usize, t: u32| rates[k][c][t as usize - 1].1;
+        let eta = 0.01;
+        for t in 1..=ADAPTIVE_STEPS {
+            // Adam, flat: a constant gradient g has v̂_t = g² (3.11).
+            let flat = eta / (0.01 + 1e-8);
+            assert!((at(2, 1, t) / flat - 1.0).abs() < RATE_TOL, "t = {t}");
+            if t <= 100 {
+                // Adam, steep: v̂_t = 1 while the gradient is 1.
+                let steep = eta / (1.0 + 1e-8);
+                assert!((at(2, 0, t) / steep - 1.0).abs() < RATE_TOL);
+            }
+        }
+        // RMSProp, flat: η / √(1 − γ) at t = 1, near 1 by t = 50.
+        assert!(rounds_to(at(1, 1, 1), 3.16, 2));
+        assert!(rounds_to(at(1, 1, 50), 1.003, 3));
+        // Steep coordinate after the switch: Adam's rate grows slowly,
+        // RMSProp's is back near η / 0.01 = 1.
+        assert!(rounds_to(at(2, 0, 200), 0.0145, 4));
+        assert!(rounds_to(at(2, 0, 300), 0.0182, 4));
+        assert!(rounds_to(at(1, 0, 200), 0.89, 2));
+        assert!(rounds_to(at(1, 0, 300), 1.0, 3));
     }
 
     #[test]
