@@ -237,6 +237,9 @@ const ADAPTIVE_STEPS: u32 = 300;
 /// [`adaptive_rates`].
 const ADAPTIVE_NAMES: [&str; 3] = ["AdaGrad", "RMSProp", "Adam"];
 
+/// A curve over the steps: `(t, value)` for t = 1, 2, ….
+type Curve = Vec<(u32, f64)>;
+
 /// The effective learning rates of `adaptive_step_sizes`:
 /// `rates[method][coordinate]` is `[(t, η_eff)]` for AdaGrad (3.6),
 /// RMSProp (3.9) and Adam (3.12), each with η = 0.01 and ε = 1e-8 outside
@@ -244,7 +247,7 @@ const ADAPTIVE_NAMES: [&str; 3] = ["AdaGrad", "RMSProp", "Adam"];
 /// after 100 steps and a flat coordinate with gradients 0.01 throughout.
 /// For AdaGrad and RMSProp η_eff is the factor η / D_ε(·) in front of
 /// g_t, for Adam the factor η / D_ε(v̂_t) in front of m̂_t.
-fn adaptive_rates() -> Result<Vec<[Vec<(u32, f64)>; 2]>> {
+fn adaptive_rates() -> Result<Vec<[Curve; 2]>> {
     let eps = Epsilon::Outside(1e-8);
     let lr = 0.01;
     let mut adagrad = AdaGrad::new(AdaGradConfig { lr, eps })?;
