@@ -139,6 +139,16 @@ impl<T: Real> Adam<T> {
         Some((m / c1, v / c2))
     }
 
+    /// The effective learning rate `η / D_ε(v̂_t)` of every coordinate of
+    /// parameter `i` after the last step (`None` before the first step):
+    /// the factor in front of `m̂_t` in (3.12), as `η / D_ε(·)` is the
+    /// factor in front of `g_t` in AdaGrad and RMSProp.
+    pub fn effective_learning_rates(&self, i: usize) -> Option<DMatrix<T>> {
+        let AdamConfig { lr, eps, .. } = self.config;
+        let (_, v_hat) = self.corrected_moments(i)?;
+        Some(v_hat.map(|v| lr / eps.denominator(v)))
+    }
+
     /// `(1 − β₁ᵗ, 1 − β₂ᵗ)`, or `(1, 1)` without bias correction.
     fn corrections(&self, t: usize) -> (T, T) {
         let AdamConfig {

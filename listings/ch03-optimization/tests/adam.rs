@@ -127,6 +127,58 @@ fn moments_are_exponential_averages_of_the_gradients() {
     }
 }
 
+/// θ stays below 2 in magnitude: the difference θ_t − θ_{t+1} of two
+/// rounded parameters is off by a few ulp of 2 (4.4e-16 each), absolutely.
+const THETA_TOL: f64 = 1e-15;
+
+#[test]
+fn effective_rate_is_eta_over_root_v_hat_and_remembers_large_gradients() {
+    // The rate η / D_ε(v̂_t) times m̂_t is the step (3.12). For gradients 1
+    // in steps 1 to 100 and 0.01 afterwards, unrolling (3.10) gives
+    // v_t = 1 − β₂ᵗ up to t = 100 and
+    // v_t = β₂^{t−100} (1 − β₂¹⁰⁰) + (1 − β₂^{t−100}) · 10⁻⁴ after it.
+    let b2 = 0.999_f64;
+    for eps in [Epsilon::Outside(1e-8), Epsilon::Inside(1e-8)] {
+        let mut opt = adam(AdamConfig {
+            lr: 0.01,
+            ..AdamConfig::new(eps)
+        });
+        assert!(opt.effective_learning_rates(0).is_none());
+        let mut params = vec![row(&[0.0])];
+        let mut rates = Vec::new();
+        for t in 1..=300 {
+            let g = if t <= 100 { 1.0 } else { 0.01 };
+            let before = params[0][0];
+            opt.step(&mut params, &[row(&[g])]).unwrap();
+            let rate = opt.effective_learning_rates(0).unwrap()[0];
+            let (m_hat, _) = opt.corrected_moments(0).unwrap();
+            assert_relative_eq!(
+                before - params[0][0],
+                rate * m_hat[0],
+                epsilon = THETA_TOL
+            );
+            let v = if t <= 100 {
+                1.0 - b2.powi(t)
+            } else {
+                b2.powi(t - 100) * (1.0 - b2.powi(100))
+                    + (1.0 - b2.powi(t - 100)) * 1e-4
+            };
+            let v_hat = v / (1.0 - b2.powi(t));
+            assert_relative_eq!(
+                rate,
+                0.01 / eps.denominator(v_hat),
+                max_relative = ACCUMULATED_TOL
+            );
+            rates.push(rate);
+        }
+        // While the gradient is constant, v̂_t = 1 and the rate is η; 200
+        // steps after the gradients shrank a hundredfold, it has not even
+        // doubled (RMSProp with γ = 0.9 is back at η / 0.01 = 100 η).
+        assert_relative_eq!(rates[99], 0.01, max_relative = 1e-7);
+        assert!(rates[299] > rates[100] && rates[299] < 0.02, "{rates:?}");
+    }
+}
+
 #[test]
 fn adam_ignores_the_scale_of_the_gradient() {
     // m̂ / √v̂ does not change under g → c g (c > 0) when ε is negligible:

@@ -15,7 +15,8 @@ use plotters::prelude::*;
 
 use super::Figure;
 use super::style::{
-    FONT, PALETTE, SIZE, number_fixed, number_trimmed, plot_err, render,
+    FONT, PALETTE, SIZE, Scale, chart, legend, line_key, mesh, number_fixed,
+    number_trimmed, plot_err, render,
 };
 use crate::lang::Lang;
 
@@ -125,28 +126,24 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
         .collect::<Result<Vec<_>, _>>()?;
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                (0.1f64..10.0)
-                    .log_scale()
-                    .with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
-                0.0..1.0,
-            )
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Temperatur T", "temperature T"))
-            .y_desc(lang.pick("Wahrscheinlichkeit", "probability"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|t| number_trimmed(*t, 2, lang))
-            .y_label_formatter(&|p| number_trimmed(*p, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(
+            root,
+            64,
+            (0.1f64..10.0)
+                .log_scale()
+                .with_key_points(vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
+            0.0..1.0,
+        )?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Temperatur T", "temperature T"),
+            lang.pick("Wahrscheinlichkeit", "probability"),
+        )
+        .x_label_formatter(&|t| number_trimmed(*t, 2, lang))
+        .y_label_formatter(&|p| number_trimmed(*p, 2, lang))
+        .draw()
+        .map_err(plot_err)?;
         for (i, (&z_i, color)) in LOGITS.iter().zip(PALETTE).enumerate() {
             let points = temps.iter().zip(&probs).map(|(&t, p)| (t, p[i]));
             let k = SUBSCRIPTS[i];
@@ -156,12 +153,7 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
                 .map_err(plot_err)?
                 .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
         }
         // T = 1 is the plain softmax (1.15).
         chart
@@ -170,15 +162,7 @@ fn softmax_temperature(lang: Lang) -> Result<String> {
                 BLACK.mix(0.5).stroke_width(1),
             ))
             .map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -210,12 +194,7 @@ fn bernoulli_likelihood(lang: Lang) -> Result<String> {
                 .y_label_area_size(64)
                 .build_cartesian_2d(0.0..1.0, y_range.clone())
                 .map_err(plot_err)?;
-            chart
-                .configure_mesh()
-                .x_desc("θ")
-                .y_desc(label)
-                .label_style((FONT, 14))
-                .axis_desc_style((FONT, 16))
+            mesh(&mut chart, Scale::Panel, "θ", label)
                 .x_labels(6)
                 .y_labels(6)
                 .x_label_formatter(&|t| number_trimmed(*t, 2, lang))
@@ -226,7 +205,6 @@ fn bernoulli_likelihood(lang: Lang) -> Result<String> {
                         number_trimmed(*v, 2, lang)
                     }
                 })
-                .light_line_style(WHITE.mix(0.0))
                 .draw()
                 .map_err(plot_err)?;
             let value = |l: f64| if exp { l.exp() } else { l };
@@ -300,28 +278,17 @@ fn gaussian_nll_contours(lang: Lang) -> Result<String> {
     // Levels above the minimum, doubling: NLL − NLL(μ̂, σ̂) = 0.5, 1, 2, ...
     let levels = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(mu_range.clone(), sigma_range.clone())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Mittelwert μ (cm)", "mean μ (cm)"))
-            .y_desc(
-                lang.pick(
-                    "Standardabweichung σ (cm)",
-                    "standard deviation σ (cm)",
-                ),
-            )
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
-            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(root, 64, mu_range.clone(), sigma_range.clone())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Mittelwert μ (cm)", "mean μ (cm)"),
+            lang.pick("Standardabweichung σ (cm)", "standard deviation σ (cm)"),
+        )
+        .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
+        .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
+        .draw()
+        .map_err(plot_err)?;
         for (n, &level) in levels.iter().enumerate() {
             let color = PALETTE[0].mix(1.0 - 0.1 * n as f64);
             let segments = contour_segments(&grid, level, &at);
@@ -400,26 +367,20 @@ fn cross_entropy_loss(lang: Lang) -> Result<String> {
         points.push((q, loss));
     }
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..1.0, 0.0..5.0)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick(
+        let mut chart = chart(root, 64, 0.0..1.0, 0.0..5.0)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick(
                 "Wahrscheinlichkeit q der wahren Klasse",
                 "probability q of the true class",
-            ))
-            .y_desc(lang.pick("Verlust −log q (nats)", "loss −log q (nats)"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
-            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+            ),
+            lang.pick("Verlust −log q (nats)", "loss −log q (nats)"),
+        )
+        .x_label_formatter(&|v| number_trimmed(*v, 2, lang))
+        .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
+        .draw()
+        .map_err(plot_err)?;
         chart
             .draw_series(LineSeries::new(
                 points.into_iter().filter(|&(_, l)| l <= 5.0),
@@ -455,28 +416,24 @@ fn regression_training(lang: Lang) -> Result<String> {
     let reference = c.objective.1;
     let last = c.history.len() as f64;
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                (1.0..last)
-                    .log_scale()
-                    .with_key_points(vec![1.0, 10.0, 100.0, 1000.0]),
-                0.0..1.2,
-            )
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Epoche + 1", "epoch + 1"))
-            .y_desc(lang.pick("Ziel J (nats)", "objective J (nats)"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(
+            root,
+            64,
+            (1.0..last)
+                .log_scale()
+                .with_key_points(vec![1.0, 10.0, 100.0, 1000.0]),
+            0.0..1.2,
+        )?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Epoche + 1", "epoch + 1"),
+            lang.pick("Ziel J (nats)", "objective J (nats)"),
+        )
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| number_trimmed(*v, 2, lang))
+        .draw()
+        .map_err(plot_err)?;
         let points = c
             .history
             .iter()
@@ -489,12 +446,7 @@ fn regression_training(lang: Lang) -> Result<String> {
                 "Gradientenabstieg (Listing)",
                 "gradient descent (listing)",
             ))
-            .legend(|(x, y)| {
-                PathElement::new(
-                    [(x, y), (x + 20, y)],
-                    PALETTE[0].stroke_width(3),
-                )
-            });
+            .legend(line_key(PALETTE[0].stroke_width(3)));
         // A dashed line: short segments of the reference value.
         let dashes = (0..40).map(|k| {
             let a = 10f64.powf(f64::from(k) * last.log10() / 40.0);
@@ -511,20 +463,7 @@ fn regression_training(lang: Lang) -> Result<String> {
                 "smartcore LogisticRegression: J = {}",
                 number_fixed(reference, 4, lang)
             ))
-            .legend(|(x, y)| {
-                PathElement::new(
-                    [(x, y), (x + 20, y)],
-                    PALETTE[1].stroke_width(2),
-                )
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+            .legend(line_key(PALETTE[1].stroke_width(2)));
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }

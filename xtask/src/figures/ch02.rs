@@ -8,11 +8,15 @@ use ch02_transformer::positional::sinusoidal;
 use ch02_transformer::scaling::{ScalingStats, scaling_experiment};
 use nalgebra::DMatrix;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, number_trimmed, plot_err, render};
+use super::style::{
+    FONT, PALETTE, SIZE, Scale, chart, legend, line_key, mesh, number_fixed,
+    number_trimmed, plot_err, render,
+};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -145,39 +149,17 @@ fn experiment(n_keys: usize) -> Result<Vec<ScalingStats>> {
 fn dot_product_variance(lang: Lang) -> Result<String> {
     let stats = experiment(100)?;
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                (0.8f64..1300.0).log_scale(),
-                (0.3f64..3000.0).log_scale(),
-            )
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Breite d_k der Keys", "key width d_k"))
-            .y_desc(lang.pick("Varianz von q · k", "variance of q · k"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
-            .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
-        // The prediction Var = d_k, dashed.
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(1.0, 1.0), (1024.0, 1024.0)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_err)?
-            .label(lang.pick("Vorhersage d_k", "prediction d_k"))
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
-            });
+        let mut chart = chart(
+            root,
+            64,
+            (0.8f64..1300.0).log_scale(),
+            (0.3f64..3000.0).log_scale(),
+        )?;
+        // The prediction Var = d_k.
+        let prediction = (
+            [(1.0, 1.0), (1024.0, 1024.0)],
+            lang.pick("Vorhersage d_k", "prediction d_k"),
+        );
         let series: [Series; 2] = [
             (
                 lang.pick("q · k (ohne Skalierung)", "q · k (unscaled)"),
@@ -190,29 +172,8 @@ fn dot_product_variance(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        for (label, get, color) in series {
-            let points: Vec<(f64, f64)> =
-                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
-            chart
-                .draw_series(LineSeries::new(
-                    points.clone(),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-                )
-                .map_err(plot_err)?;
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        let y_desc = lang.pick("Varianz von q · k", "variance of q · k");
+        scaling_chart(&mut chart, lang, y_desc, &stats, prediction, series)
     })
 }
 
@@ -221,38 +182,13 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
     let n_keys = 16;
     let stats = experiment(n_keys)?;
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d((0.8f64..1300.0).log_scale(), 0.0..1.0)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Breite d_k der Keys", "key width d_k"))
-            .y_desc(
-                lang.pick("mittleres größtes Gewicht", "mean largest weight"),
-            )
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
-            .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 64, (0.8f64..1300.0).log_scale(), 0.0..1.0)?;
         let uniform = 1.0 / n_keys as f64;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.8, uniform), (1300.0, uniform)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_err)?
-            .label(lang.pick("Gleichverteilung 1/16", "uniform 1/16"))
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.5))
-            });
+        let uniform = (
+            [(0.8, uniform), (1300.0, uniform)],
+            lang.pick("Gleichverteilung 1/16", "uniform 1/16"),
+        );
         let series: [Series; 2] = [
             (
                 lang.pick("ohne Skalierung", "unscaled"),
@@ -265,46 +201,58 @@ fn softmax_saturation(lang: Lang) -> Result<String> {
                 PALETTE[0],
             ),
         ];
-        for (label, get, color) in series {
-            let points: Vec<(f64, f64)> =
-                stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
-            chart
-                .draw_series(LineSeries::new(
-                    points.clone(),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-                )
-                .map_err(plot_err)?;
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+        let y_desc =
+            lang.pick("mittleres größtes Gewicht", "mean largest weight");
+        scaling_chart(&mut chart, lang, y_desc, &stats, uniform, series)
     })
 }
 
-/// Draws the legend of a chart in the book's style.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
+/// Draws a √d_k figure on `chart`: the axes (d_k across, `y_desc` up),
+/// the `reference` line (its two end points and its label) dashed, every
+/// measured series as a line with a dot at each width, and the legend.
+fn scaling_chart<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    lang: Lang,
+    y_desc: &str,
+    stats: &[ScalingStats],
+    (ends, label): ([(f64, f64); 2], &str),
+    series: [Series; 2],
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let x_desc = lang.pick("Breite d_k der Keys", "key width d_k");
+    mesh(chart, Scale::Full, x_desc, y_desc)
+        .x_label_formatter(&|x| number_trimmed(*x, 2, lang))
+        .y_label_formatter(&|y| number_trimmed(*y, 2, lang))
         .draw()
         .map_err(plot_err)?;
-    Ok(())
+    chart
+        .draw_series(DashedLineSeries::new(
+            ends,
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_err)?
+        .label(label)
+        .legend(line_key(BLACK.mix(0.5)));
+    for (label, get, color) in series {
+        let points: Vec<(f64, f64)> =
+            stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(label)
+            .legend(line_key(color.stroke_width(3)));
+        chart
+            .draw_series(
+                points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+            )
+            .map_err(plot_err)?;
+    }
+    legend(chart, Scale::Full, SeriesLabelPosition::UpperLeft)
 }
 
 /// The sinusoidal positional encodings as a heat map, formula (2.15).
@@ -458,7 +406,7 @@ fn sentence_attention(lang: Lang) -> Result<String> {
                 let ink = if v > 0.6 { WHITE } else { BLACK };
                 chart
                     .draw_series(std::iter::once(Text::new(
-                        decimal(v, lang),
+                        number_fixed(v, 2, lang),
                         (j as f64 + 0.5, i as f64 + 0.5),
                         style.color(&ink),
                     )))
@@ -467,15 +415,6 @@ fn sentence_attention(lang: Lang) -> Result<String> {
         }
         color_bar(&bar, (0.0, 1.0), sequential, lang)
     })
-}
-
-/// `v` with two decimals, with a decimal comma in German.
-fn decimal(v: f64, lang: Lang) -> String {
-    let text = format!("{v:.2}");
-    match lang {
-        Lang::De => text.replace('.', ","),
-        Lang::En => text,
-    }
 }
 
 /// A heat map of `m` (row 0 at the top) with values mapped by `color`
@@ -536,14 +475,9 @@ fn heat_map(
             for j in 0..m.ncols() {
                 let v = m[(i, j)];
                 let ink = if v > 0.6 { WHITE } else { BLACK };
-                let text = format!("{v:.2}");
-                let text = match lang {
-                    Lang::De => text.replace('.', ","),
-                    Lang::En => text,
-                };
                 chart
                     .draw_series(std::iter::once(Text::new(
-                        text,
+                        number_fixed(v, 2, lang),
                         (j as f64 + 0.5, i as f64 + 0.5),
                         style.color(&ink),
                     )))

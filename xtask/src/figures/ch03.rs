@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use ch01_probability::iris::{K, load_iris, standardize};
 use ch01_probability::regression::{SoftmaxRegression, loss_and_gradient};
 use ch03_optimization::adagrad::{AdaGrad, AdaGradConfig};
@@ -17,7 +17,10 @@ use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, number_trimmed, plot_err, render};
+use super::style::{
+    FONT, PALETTE, SIZE, Scale, axes, chart, dash_key, legend, line_key, mesh,
+    number_trimmed, plot_err, render,
+};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -46,13 +49,17 @@ pub const FIGURES: &[Figure] = &[
         listing: "adagrad",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: effektive Lernraten \
-             zweier Koordinaten über 300 Schritte für AdaGrad und RMSProp; \
-             AdaGrads Kurven fallen nur, RMSProps Kurve der steilen \
-             Koordinate steigt nach Schritt 100 um zwei Größenordnungen.",
+             zweier Koordinaten über 300 Schritte für AdaGrad, RMSProp und \
+             Adam; AdaGrads Kurven fallen nur, RMSProps Kurve der steilen \
+             Koordinate steigt nach Schritt 100 um zwei Größenordnungen, \
+             Adams nur von 0,01 auf 0,018; Adams flache Koordinate liegt \
+             vom ersten Schritt an bei 1.",
             "Line chart with logarithmic axis: effective learning rates of \
-             two coordinates over 300 steps for AdaGrad and RMSProp; \
+             two coordinates over 300 steps for AdaGrad, RMSProp and Adam; \
              AdaGrad's curves only fall, RMSProp's curve of the steep \
-             coordinate rises by two orders of magnitude after step 100.",
+             coordinate rises by two orders of magnitude after step 100, \
+             Adam's only from 0.01 to 0.018; Adam's flat coordinate is at 1 \
+             from the first step on.",
         ],
         draw: adaptive_step_sizes,
     },
@@ -193,22 +200,17 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
     }
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0u32..steps, (y_min..y_max).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("Verlust L(θ_t)", "loss L(θ_t)"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| power_of_ten(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 72, 0u32..steps, (y_min..y_max).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Verlust L(θ_t)", "loss L(θ_t)"),
+        )
+        .y_label_formatter(&|y| power_of_ten(*y))
+        .draw()
+        .map_err(plot_err)?;
         for ((eta, rho, losses), color) in curves.iter().zip(PALETTE) {
             let label = format!(
                 "η = {}  (ρ = {})",
@@ -222,109 +224,111 @@ fn gd_learning_rates(lang: Lang) -> Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerLeft)
     })
 }
 
-/// Effective learning rates η / D_ε(·) of AdaGrad (3.6) and RMSProp (3.9)
-/// for a steep coordinate whose gradients drop from 1 to 0.01 after 100
-/// steps and a flat coordinate with gradients 0.01 throughout.
-fn adaptive_step_sizes(lang: Lang) -> Result<String> {
+/// The number of steps of `adaptive_step_sizes`.
+const ADAPTIVE_STEPS: u32 = 300;
+
+/// The names of the methods in `adaptive_step_sizes`, in the order of
+/// [`adaptive_rates`].
+const ADAPTIVE_NAMES: [&str; 3] = ["AdaGrad", "RMSProp", "Adam"];
+
+/// A curve over the steps: `(t, value)` for t = 1, 2, ….
+type Curve = Vec<(u32, f64)>;
+
+/// The effective learning rates of `adaptive_step_sizes`:
+/// `rates[method][coordinate]` is `[(t, η_eff)]` for AdaGrad (3.6),
+/// RMSProp (3.9) and Adam (3.12), each with η = 0.01 and ε = 1e-8 outside
+/// the root, for a steep coordinate whose gradients drop from 1 to 0.01
+/// after 100 steps and a flat coordinate with gradients 0.01 throughout.
+/// For AdaGrad and RMSProp η_eff is the factor η / D_ε(·) in front of
+/// g_t, for Adam the factor η / D_ε(v̂_t) in front of m̂_t.
+fn adaptive_rates() -> Result<Vec<[Curve; 2]>> {
     let eps = Epsilon::Outside(1e-8);
-    let steps = 300u32;
-    let mut adagrad = AdaGrad::new(AdaGradConfig { lr: 0.01, eps })?;
+    let lr = 0.01;
+    let mut adagrad = AdaGrad::new(AdaGradConfig { lr, eps })?;
     let mut rmsprop = RmsProp::new(RmsPropConfig {
-        lr: 0.01,
+        lr,
         gamma: 0.9,
         eps,
     })?;
-    let (mut p, mut q) = (vec![row(&[0.0, 0.0])], vec![row(&[0.0, 0.0])]);
-    // rates[optimizer][coordinate] = [(t, η_eff)].
-    let mut rates = vec![vec![Vec::new(), Vec::new()]; 2];
-    for t in 1..=steps {
+    let mut adam = Adam::new(AdamConfig {
+        lr,
+        ..AdamConfig::new(eps)
+    })?;
+    let mut params = vec![vec![row(&[0.0, 0.0])]; 3];
+    let mut rates = vec![[Vec::new(), Vec::new()]; 3];
+    for t in 1..=ADAPTIVE_STEPS {
         let steep = if t <= 100 { 1.0 } else { 0.01 };
-        let g = row(&[steep, 0.01]);
-        adagrad.step(&mut p, std::slice::from_ref(&g))?;
-        rmsprop.step(&mut q, &[g])?;
-        let a = adagrad.effective_learning_rates(0).unwrap_or_default();
-        let r = rmsprop.effective_learning_rates(0).unwrap_or_default();
-        for (k, m) in [a, r].iter().enumerate() {
+        let g = [row(&[steep, 0.01])];
+        adagrad.step(&mut params[0], &g)?;
+        rmsprop.step(&mut params[1], &g)?;
+        adam.step(&mut params[2], &g)?;
+        let now = [
+            adagrad.effective_learning_rates(0),
+            rmsprop.effective_learning_rates(0),
+            adam.effective_learning_rates(0),
+        ];
+        for (k, m) in now.into_iter().enumerate() {
+            let m = m.ok_or_else(|| anyhow!("no rates after a step"))?;
             for c in 0..2 {
                 rates[k][c].push((t, m[c]));
             }
         }
     }
+    Ok(rates)
+}
 
-    render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0u32..steps, (1e-4f64..10.0).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("effektive Lernrate", "effective learning rate"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| power_of_ten(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
-        let names = ["AdaGrad", "RMSProp"];
+/// Effective learning rates of AdaGrad, RMSProp and Adam, see
+/// [`adaptive_rates`].
+fn adaptive_step_sizes(lang: Lang) -> Result<String> {
+    let rates = adaptive_rates()?;
+    let steps = ADAPTIVE_STEPS;
+
+    // Taller than usual, with two empty decades at the bottom: room for
+    // the legend of six curves below AdaGrad's steep coordinate.
+    render((SIZE.0, 480), |root| {
+        let mut chart =
+            chart(root, 72, 0u32..steps, (1e-5f64..10.0).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("effektive Lernrate", "effective learning rate"),
+        )
+        .y_label_formatter(&|y| power_of_ten(*y))
+        .draw()
+        .map_err(plot_err)?;
         let coords = [
             lang.pick("steile Koordinate", "steep coordinate"),
             lang.pick("flache Koordinate", "flat coordinate"),
         ];
-        for (k, name) in names.iter().enumerate() {
+        for (k, name) in ADAPTIVE_NAMES.iter().enumerate() {
             let color = PALETTE[k];
             for (c, coord) in coords.iter().enumerate() {
                 let label = format!("{name}, {coord}");
                 let points = rates[k][c].clone();
                 let style = color.stroke_width(3);
-                let series = if c == 0 {
-                    chart.draw_series(LineSeries::new(points, style))
+                if c == 0 {
+                    chart
+                        .draw_series(LineSeries::new(points, style))
+                        .map_err(plot_err)?
+                        .label(label)
+                        .legend(line_key(style));
                 } else {
                     chart
                         .draw_series(DashedLineSeries::new(points, 8, 5, style))
-                };
-                series
-                    .map_err(plot_err)?
-                    .label(label)
-                    .legend(move |(x, y)| {
-                        if c == 0 {
-                            PathElement::new([(x, y), (x + 20, y)], style)
-                        } else {
-                            PathElement::new([(x, y), (x + 8, y)], style)
-                        }
-                    });
+                        .map_err(plot_err)?
+                        .label(label)
+                        .legend(dash_key(style));
+                }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -394,18 +398,8 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
     let (x_range, y_range) = (-5.0..1.5, -2.0..2.0);
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("θ₁")
-            .y_desc("θ₂")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
+        let mut chart = chart(root, 56, x_range.clone(), y_range.clone())?;
+        mesh(&mut chart, Scale::Full, "θ₁", "θ₂")
             .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
             .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
@@ -418,19 +412,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
                 let r = (2.0 * c).sqrt();
                 (r * phi.cos(), r / 20f64.sqrt() * phi.sin())
             });
-            // Draw the parts inside the plot area as separate pieces, so
-            // that no chord joins where the ellipse leaves the area.
-            let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
-            let mut current = Vec::new();
-            for (x, y) in ellipse {
-                if x_range.contains(&x) && y_range.contains(&y) {
-                    current.push((x, y));
-                } else if !current.is_empty() {
-                    pieces.push(std::mem::take(&mut current));
-                }
-            }
-            pieces.push(current);
-            for piece in pieces.into_iter().filter(|p| p.len() > 1) {
+            for piece in pieces_inside(ellipse, &x_range, &y_range) {
                 chart
                     .draw_series(LineSeries::new(
                         piece,
@@ -452,12 +434,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
                 ))
                 .map_err(plot_err)?
                 .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
             chart
                 .draw_series(
                     inside.iter().map(|&p| Circle::new(p, 2, color.filled())),
@@ -467,15 +444,7 @@ fn optimizer_paths(lang: Lang) -> Result<String> {
         chart
             .draw_series([Cross::new((0.0, 0.0), 6, BLACK.stroke_width(2))])
             .map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -487,22 +456,16 @@ fn warmup_schedule(lang: Lang) -> Result<String> {
         .collect::<Result<Vec<_>>>()?;
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0u32..1000, 0.0..1.1e-3)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(lang.pick("Lernrate η_t", "learning rate η_t"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| number_trimmed(*y, 4, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(root, 80, 0u32..1000, 0.0..1.1e-3)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Lernrate η_t", "learning rate η_t"),
+        )
+        .y_label_formatter(&|y| number_trimmed(*y, 4, lang))
+        .draw()
+        .map_err(plot_err)?;
         chart
             .draw_series(LineSeries::new(points, PALETTE[0].stroke_width(3)))
             .map_err(plot_err)?;
@@ -675,18 +638,8 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
     let (x_range, y_range) = (-2.0..2.0, -1.0..3.0);
 
     render((720, 480), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
+        let mut chart = chart(root, 56, x_range.clone(), y_range.clone())?;
+        mesh(&mut chart, Scale::Full, "x", "y")
             .x_label_formatter(&|x| number_trimmed(*x, 1, lang))
             .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
             .disable_mesh()
@@ -727,12 +680,9 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
                     .draw_series(LineSeries::new(piece, color.stroke_width(2)))
                     .map_err(plot_err)?;
                 if std::mem::take(&mut first) {
-                    series.label(run.name.clone()).legend(move |(x, y)| {
-                        PathElement::new(
-                            [(x, y), (x + 20, y)],
-                            color.stroke_width(3),
-                        )
-                    });
+                    series
+                        .label(run.name.clone())
+                        .legend(line_key(color.stroke_width(3)));
                 }
             }
         }
@@ -753,15 +703,7 @@ fn rosenbrock_paths(lang: Lang) -> Result<String> {
         chart
             .draw_series([Cross::new((1.0, 1.0), 7, BLACK.stroke_width(2))])
             .map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -798,13 +740,11 @@ fn optimizer_losses(lang: Lang) -> Result<String> {
                 .y_label_area_size(if p == 0 { 64 } else { 52 })
                 .build_cartesian_2d(0..steps, (y_min..y_max).log_scale())
                 .map_err(plot_err)?;
-            let mut mesh = chart.configure_mesh();
+            // The panels share the y axis: only the left one describes it.
+            let mut mesh = axes(&mut chart, Scale::Panel);
             mesh.x_desc(lang.pick("Schritt t", "step t"))
-                .label_style((FONT, 14))
-                .axis_desc_style((FONT, 16))
                 .x_labels(5)
-                .y_label_formatter(&|y| power_of_ten(*y))
-                .light_line_style(WHITE.mix(0.0));
+                .y_label_formatter(&|y| power_of_ten(*y));
             if p == 0 {
                 mesh.y_desc(lang.pick("Verlust L(θ_t)", "loss L(θ_t)"));
             }
@@ -824,22 +764,14 @@ fn optimizer_losses(lang: Lang) -> Result<String> {
                     .draw_series(LineSeries::new(points, color.stroke_width(2)))
                     .map_err(plot_err)?
                     .label(run.name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(
-                            [(x, y), (x + 20, y)],
-                            color.stroke_width(3),
-                        )
-                    });
+                    .legend(line_key(color.stroke_width(3)));
             }
             if p == 1 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerLeft)
-                    .label_font((FONT, 14))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK.mix(0.4))
-                    .draw()
-                    .map_err(plot_err)?;
+                legend(
+                    &mut chart,
+                    Scale::Panel,
+                    SeriesLabelPosition::LowerLeft,
+                )?;
             }
         }
         Ok(())
@@ -892,24 +824,16 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
     }
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0..BIAS_STEPS, 0.0..7.0)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Schritt t", "step t"))
-            .y_desc(
-                lang.pick("Schrittweite |Δθ_t| / η", "step size |Δθ_t| / η"),
-            )
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart = chart(root, 56, 0..BIAS_STEPS, 0.0..7.0)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Schritt t", "step t"),
+            lang.pick("Schrittweite |Δθ_t| / η", "step size |Δθ_t| / η"),
+        )
+        .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
+        .draw()
+        .map_err(plot_err)?;
         for (bias_correction, dashed, steps) in &curves {
             let color = if *bias_correction {
                 PALETTE[0]
@@ -931,32 +855,21 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
             );
             let style = color.stroke_width(if *dashed { 2 } else { 3 });
             let points = steps.clone();
-            let series = if *dashed {
-                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
+            if *dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(points, 6, 4, style))
+                    .map_err(plot_err)?
+                    .label(label)
+                    .legend(dash_key(style));
             } else {
-                chart.draw_series(LineSeries::new(points, style))
-            };
-            let dashed = *dashed;
-            series
-                .map_err(plot_err)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    if dashed {
-                        PathElement::new([(x, y), (x + 8, y)], style)
-                    } else {
-                        PathElement::new([(x, y), (x + 20, y)], style)
-                    }
-                });
+                chart
+                    .draw_series(LineSeries::new(points, style))
+                    .map_err(plot_err)?
+                    .label(label)
+                    .legend(line_key(style));
+            }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -1037,31 +950,26 @@ fn iris_training(lang: Lang) -> Result<String> {
     let (y_min, y_max) = (0.08, 1.3);
 
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0..IRIS_EPOCHS, (y_min..y_max).log_scale())
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Epoche", "epoch"))
-            .y_desc(lang.pick("mittlere NLL", "average NLL"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            // Only some of the log axis' key points get a label: the
-            // others would overlap near the top.
-            .y_label_formatter(&|y| {
-                let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
-                if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
-                    number_trimmed(*y, 1, lang)
-                } else {
-                    String::new()
-                }
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            chart(root, 72, 0..IRIS_EPOCHS, (y_min..y_max).log_scale())?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Epoche", "epoch"),
+            lang.pick("mittlere NLL", "average NLL"),
+        )
+        // Only some of the log axis' key points get a label: the others
+        // would overlap near the top.
+        .y_label_formatter(&|y| {
+            let labeled = [0.1_f64, 0.2, 0.3, 0.5, 1.0];
+            if labeled.iter().any(|l| (y / l - 1.0).abs() < 1e-6) {
+                number_trimmed(*y, 1, lang)
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(plot_err)?;
         for ((name, losses), color) in names.iter().zip(losses).zip(PALETTE) {
             let points = losses
                 .iter()
@@ -1071,22 +979,9 @@ fn iris_training(lang: Lang) -> Result<String> {
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
                 .map_err(plot_err)?
                 .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        [(x, y), (x + 20, y)],
-                        color.stroke_width(3),
-                    )
-                });
+                .legend(line_key(color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(plot_err)?;
-        Ok(())
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -1116,6 +1011,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Recursions of ≤ 300 steps: rounding grows like t ulp, and
+    /// 1 − β₂ᵗ loses up to 10 bits in the first steps (β₂ = 0.999).
+    const RATE_TOL: f64 = 1e-12;
+
+    /// `x` is `shown` rounded to `decimals` decimals, as a caption prints it.
+    fn rounds_to(x: f64, shown: f64, decimals: i32) -> bool {
+        (x - shown).abs() <= 0.5 * 10f64.powi(-decimals)
+    }
+
+    #[test]
+    fn adaptive_step_sizes_has_the_numbers_of_its_caption() {
+        let rates = adaptive_rates().unwrap();
+        // rates[method][coordinate], methods AdaGrad, RMSProp, Adam.
+        let at = |k: usize, c: usize, t: u32| rates[k][c][t as usize - 1].1;
+        let eta = 0.01;
+        for t in 1..=ADAPTIVE_STEPS {
+            // Adam, flat: a constant gradient g has v̂_t = g² (3.11).
+            let flat = eta / (0.01 + 1e-8);
+            assert!((at(2, 1, t) / flat - 1.0).abs() < RATE_TOL, "t = {t}");
+            if t <= 100 {
+                // Adam, steep: v̂_t = 1 while the gradient is 1.
+                let steep = eta / (1.0 + 1e-8);
+                assert!((at(2, 0, t) / steep - 1.0).abs() < RATE_TOL);
+            }
+        }
+        // RMSProp, flat: η / √(1 − γ) at t = 1, near 1 by t = 50.
+        assert!(rounds_to(at(1, 1, 1), 3.16, 2));
+        assert!(rounds_to(at(1, 1, 50), 1.003, 3));
+        // Steep coordinate after the switch: Adam's rate grows slowly,
+        // RMSProp's is back near η / 0.01 = 1.
+        assert!(rounds_to(at(2, 0, 200), 0.0145, 4));
+        assert!(rounds_to(at(2, 0, 300), 0.0182, 4));
+        assert!(rounds_to(at(1, 0, 200), 0.89, 2));
+        assert!(rounds_to(at(1, 0, 300), 1.0, 3));
     }
 
     #[test]

@@ -16,7 +16,10 @@ use ch04_language_model::train::{TrainConfig, Trainer, evaluate};
 use plotters::prelude::*;
 
 use super::Figure;
-use super::style::{FONT, PALETTE, SIZE, number_fixed, plot_err, render};
+use super::style::{
+    FONT, PALETTE, SIZE, Scale, chart, line_key, mesh, number_fixed, plot_err,
+    render,
+};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
@@ -164,34 +167,20 @@ fn lm_training(lang: Lang) -> Result<String> {
     let steps = RUN_TRAIN.steps as f64;
     let top = (r.log_v + 0.6).ceil();
     render(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.0..steps, 1.0..top)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(lang.pick("Trainingsschritt", "training step"))
-            .y_desc(lang.pick(
+        let mut chart = chart(root, 64, 0.0..steps, 1.0..top)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Trainingsschritt", "training step"),
+            lang.pick(
                 "Kreuzentropie (nats/Zeichen)",
                 "cross-entropy (nats/character)",
-            ))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| number_fixed(*v, 1, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(plot_err)?;
-        let legend = |color: RGBColor, width: u32| {
-            move |(x, y): (i32, i32)| {
-                PathElement::new(
-                    [(x, y), (x + 20, y)],
-                    color.stroke_width(width),
-                )
-            }
-        };
+            ),
+        )
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| number_fixed(*v, 1, lang))
+        .draw()
+        .map_err(plot_err)?;
         chart
             .draw_series(LineSeries::new(
                 r.train.iter().copied(),
@@ -202,7 +191,7 @@ fn lm_training(lang: Lang) -> Result<String> {
                 "Training (Verlust des Minibatchs)",
                 "training (minibatch loss)",
             ))
-            .legend(legend(PALETTE[5], 2));
+            .legend(line_key(PALETTE[5].stroke_width(2)));
         chart
             .draw_series(LineSeries::new(
                 r.valid.iter().copied(),
@@ -210,7 +199,7 @@ fn lm_training(lang: Lang) -> Result<String> {
             ))
             .map_err(plot_err)?
             .label(lang.pick("Validierung", "validation"))
-            .legend(legend(PALETTE[0], 3));
+            .legend(line_key(PALETTE[0].stroke_width(3)));
         chart
             .draw_series(
                 r.valid
@@ -241,8 +230,9 @@ fn lm_training(lang: Lang) -> Result<String> {
                 .draw_series(dashes)
                 .map_err(plot_err)?
                 .label(format!("{name}: {}", number_fixed(value, 2, lang)))
-                .legend(legend(color, 2));
+                .legend(line_key(color.stroke_width(2)));
         }
+        // Not `style::legend`: this legend's border is a little lighter.
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
