@@ -346,8 +346,9 @@ pub(crate) fn linear<T: Real>(
     b: &nalgebra::DVector<T>,
 ) -> DMatrix<T> {
     let mut y = matmul(x, w);
-    for (mut col, &b_j) in y.column_iter_mut().zip(b.iter()) {
-        col.add_scalar_mut(b_j);
+    let n = y.nrows().max(1);
+    for (col, &b_j) in y.as_mut_slice().chunks_exact_mut(n).zip(b.iter()) {
+        col.iter_mut().for_each(|y_ij| *y_ij += b_j);
     }
     y
 }
