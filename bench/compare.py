@@ -331,10 +331,9 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
-    have_openblas = Path("/usr/include/x86_64-linux-gnu/cblas.h").exists() \
-        or Path("/usr/include/cblas.h").exists() \
-        or subprocess.run(["ldconfig", "-p"], capture_output=True,
-                          text=True).stdout.find("libopenblas.so ") >= 0
+    # What `-lopenblas` links against (Debian's libopenblas-dev).
+    have_openblas = any(Path(d, "libopenblas.so").exists() for d in (
+        "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"))
     if not args.skip_cargo:
         subprocess.run(
             ["cargo", "bench", "-p", "ch02-transformer", "-p",
