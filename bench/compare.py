@@ -408,6 +408,11 @@ def main():
         rows.append(("Adam's memory traffic alone (no arithmetic)",
                      "1e7 params, 28 bytes each", None, traffic, None,
                      None, None))
+        rows.append(("the same traffic in 4 KiB pages",
+                     "1e7 params, 28 bytes each", None,
+                     criterion_median("memory",
+                                      "adam_traffic_4k_pages/floats=1e7"),
+                     None, None, None))
         rows.append(("one read of the gradients (the finiteness check)",
                      "1e7 floats", None, read, None, None, None))
     window_f, batched_f = train_step_cases()

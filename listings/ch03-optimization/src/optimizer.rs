@@ -211,7 +211,11 @@ pub(crate) fn prepare_step<T: Real>(
     for state in states.iter_mut() {
         if state.is_empty() {
             state.extend(
-                params.iter().map(|p| DMatrix::zeros(p.nrows(), p.ncols())),
+                // Large state in 2 MiB pages, as PyTorch's allocator
+                // gives its tensors (see `notation::zeros_in_large_pages`).
+                params.iter().map(|p| {
+                    notation::zeros_in_large_pages(p.nrows(), p.ncols())
+                }),
             );
         }
     }
