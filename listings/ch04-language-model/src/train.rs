@@ -117,14 +117,7 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     /// `data` is shorter than `n_ctx + 1` tokens, or a token is `≥ V`.
     pub fn step(&mut self, data: &[usize]) -> Result<T, Error> {
-        let n = self.model.config.context;
-        if data.len() < n + 1 {
-            return Err(Error::Shape {
-                what: "training tokens",
-                expected: format!("at least n_ctx + 1 = {}", n + 1),
-                got: format!("{}", data.len()),
-            });
-        }
+        let n = check_length(data, self.model.config.context)?;
         let b = self.config.batch_size;
         let mut params = self.model.parameters();
         let mut grads: Vec<DMatrix<T>> = params
@@ -161,14 +154,7 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     /// Those of [`step`](Self::step).
     pub fn step_fast(&mut self, data: &[usize]) -> Result<T, Error> {
-        let n = self.model.config.context;
-        if data.len() < n + 1 {
-            return Err(Error::Shape {
-                what: "training tokens",
-                expected: format!("at least n_ctx + 1 = {}", n + 1),
-                got: format!("{}", data.len()),
-            });
-        }
+        let n = check_length(data, self.model.config.context)?;
         let windows: Vec<(&[usize], &[usize])> = (0..self.config.batch_size)
             .map(|_| {
                 let s = self.rng.random_range(0..data.len() - n);
@@ -184,6 +170,19 @@ impl<T: Real> Trainer<T> {
         self.model = Model::from_parameters(self.model.config, params)?;
         Ok(loss)
     }
+}
+
+/// Checks that `data` holds at least one window of `n` tokens and its
+/// targets; returns `n`.
+fn check_length(data: &[usize], n: usize) -> Result<usize, Error> {
+    if data.len() < n + 1 {
+        return Err(Error::Shape {
+            what: "training tokens",
+            expected: format!("at least n_ctx + 1 = {}", n + 1),
+            got: format!("{}", data.len()),
+        });
+    }
+    Ok(n)
 }
 
 /// The average cross-entropy (nats per token) of `model` on `data`, read
