@@ -137,6 +137,39 @@ pub fn attention_fast<T: Real>(
     Ok(out)
 }
 
+/// [`attention`] with its cache (`S`, `P`, `O`) for the backward pass,
+/// computed faster: the products with transposed views instead of copies,
+/// the softmax vectorized across the queries (see [`crate::fast`]), the
+/// causal mask applied without building it. For the short sequences of
+/// chapter 4's batched training step, where each window and head is one
+/// call.
+///
+/// # Errors
+/// Those of [`attention_fast`].
+pub fn attention_fast_cached<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: FastMask<T>,
+) -> Result<Attention<T>, Error> {
+    shape::non_empty("Q", q)?;
+    shape::non_empty("K", k)?;
+    shape::non_empty("V", v)?;
+    shape::cols("K", k, q.ncols(), "d_k, the columns of Q")?;
+    shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
+    shape::finite("Q", q)?;
+    shape::finite("K", k)?;
+    if let FastMask::Additive(m) = mask {
+        fast::check_mask(m, (q.nrows(), k.nrows()))?;
+    }
+    let (scores, weights, output) = fast::attend_cached(q, k, v, mask);
+    Ok(Attention {
+        scores,
+        weights,
+        output,
+    })
+}
+
 /// A mask has shape `(n_q, n_k)`, holds no NaN and no `+∞`, and leaves
 /// every query at least one key.
 fn check_mask<T: Real>(
@@ -254,3 +287,23 @@ pub fn attention_backward<T: Real>(
     Ok(AttentionGrads { d_q, d_k, d_v })
 }
 // ANCHOR_END: attention_backward
+
+/// [`attention_backward`], faster: the transposes `Pᵀ`, `Vᵀ`, `(∂L/∂S)ᵀ`
+/// are read as views instead of copied, and the softmax backward (2.19)
+/// sums column by column. The same formulas.
+///
+/// # Errors
+/// Those of [`attention_backward`].
+pub fn attention_backward_fast<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    fwd: &Attention<T>,
+    d_out: &DMatrix<T>,
+) -> Result<AttentionGrads<T>, Error> {
+    let (n_q, n_k) = (q.nrows(), k.nrows());
+    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
+    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
+    let (d_q, d_k, d_v) = fast::attend_backward(q, k, v, &fwd.weights, d_out);
+    Ok(AttentionGrads { d_q, d_k, d_v })
+}

@@ -478,3 +478,70 @@ fn gelu_f32((xs, derivative): (&mut [f32], bool)) {
         *x = if derivative { slope } else { value };
     }
 }
+
+/// `(S, P, O)` of attention (2.4) for one sequence: `S = Q Kᵀ / √d_k + M`,
+/// `P` its row softmax, `O = P V`, the softmax vectorized across rows as
+/// in [`attend`] (with the division by the row sums on `P`, which the
+/// backward pass needs). Shapes and mask checked by the caller.
+pub(crate) fn attend_cached<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: FastMask<T>,
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
+    let (n_q, n_k) = (q.nrows(), k.nrows());
+    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let mut s = product_new(scale, &view(q), &view_t(k));
+    match mask {
+        FastMask::Additive(m) => s += m,
+        FastMask::Causal => {
+            for (j, col) in s.as_mut_slice().chunks_exact_mut(n_q).enumerate() {
+                col[..j.min(n_q)].fill(neg_inf());
+            }
+        }
+        FastMask::None => {}
+    }
+    let mut buf = s.as_slice().to_vec();
+    let mut stats = vec![T::zero(); 2 * n_q];
+    softmax_rows(&mut buf, &mut stats, n_q, n_k);
+    let inv = &stats[n_q..];
+    for col in buf.chunks_exact_mut(n_q) {
+        col.iter_mut().zip(inv).for_each(|(p, &r)| *p *= r);
+    }
+    let p = DMatrix::from_vec(n_q, n_k, buf);
+    let o = product_new(T::one(), &view(&p), &view(v));
+    (s, p, o)
+}
+
+/// The backward pass of attention (2.20) from `P` and `∂L/∂O`, with the
+/// transposes read as views and the softmax backward
+/// `∂L/∂S = P ⊙ (∂L/∂P − rowsum(P ⊙ ∂L/∂P))` summed column by column.
+/// Returns `(∂L/∂Q, ∂L/∂K, ∂L/∂V)`. Shapes checked by the caller.
+pub(crate) fn attend_backward<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    p: &DMatrix<T>,
+    d_out: &DMatrix<T>,
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
+    let n_q = q.nrows();
+    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let d_v = product_new(T::one(), &view_t(p), &view(d_out));
+    let mut d_s = product_new(T::one(), &view(d_out), &view_t(v));
+    let mut inner = vec![T::zero(); n_q];
+    let cols = d_s.as_slice().chunks_exact(n_q);
+    for (dp, pc) in cols.zip(p.as_slice().chunks_exact(n_q)) {
+        for ((acc, &dp), &p) in inner.iter_mut().zip(dp).zip(pc) {
+            *acc += p * dp;
+        }
+    }
+    let cols = d_s.as_mut_slice().chunks_exact_mut(n_q);
+    for (ds, pc) in cols.zip(p.as_slice().chunks_exact(n_q)) {
+        for ((ds, &p), &s) in ds.iter_mut().zip(pc).zip(&inner) {
+            *ds = p * (*ds - s);
+        }
+    }
+    let d_q = product_new(scale, &view(&d_s), &view(k));
+    let d_k = product_new(scale, &view_t(&d_s), &view(q));
+    (d_q, d_k, d_v)
+}

@@ -2,7 +2,10 @@
 //! outputs within a stated tolerance, same errors for bad input.
 
 use ch02_transformer::Error;
-use ch02_transformer::attention::{attention, attention_fast};
+use ch02_transformer::attention::{
+    attention, attention_backward, attention_backward_fast, attention_fast,
+    attention_fast_cached,
+};
 use ch02_transformer::fast::{FastMask, exp_f32};
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::gemm;
@@ -313,5 +316,51 @@ fn layer_norm_fast_agrees_with_forward() {
     assert_eq!(
         ln.forward_fast(&bad).unwrap_err(),
         ln.forward(&bad).unwrap_err()
+    );
+}
+
+/// The cached fast attention and its backward pass against the readable
+/// ones: S, P, O and the three gradients, without a mask, causal, and
+/// with a padding mask.
+#[test]
+fn cached_attention_and_backward_fast_agree() {
+    let (n, d_k, d_v) = (40, 8, 12);
+    let (q, k, v) = (randn(71, n, d_k), randn(72, n, d_k), randn(73, n, d_v));
+    let d_out = randn(74, n, d_v);
+    let causal = causal_mask::<f64>(n).unwrap();
+    let is_token: Vec<bool> = (0..n).map(|j| j % 5 != 2).collect();
+    let pad = padding_mask::<f64>(n, &is_token).unwrap();
+    for (mask, fast_mask) in [
+        (None, FastMask::None),
+        (Some(&causal), FastMask::Causal),
+        (Some(&pad), FastMask::Additive(&pad)),
+    ] {
+        let slow = attention(&q, &k, &v, mask).unwrap();
+        let fast = attention_fast_cached(&q, &k, &v, fast_mask).unwrap();
+        // −∞ entries of S compare as equal; the others within rounding.
+        let finite =
+            |m: &DMatrix<f64>| m.map(|x| if x.is_finite() { x } else { 0.0 });
+        assert!(
+            max_diff(&finite(&slow.scores), &finite(&fast.scores)) < F64_TOL
+        );
+        assert!(max_diff(&slow.weights, &fast.weights) < F64_TOL);
+        assert!(max_diff(&slow.output, &fast.output) < F64_TOL);
+        let g_slow = attention_backward(&q, &k, &v, &slow, &d_out).unwrap();
+        let g_fast =
+            attention_backward_fast(&q, &k, &v, &fast, &d_out).unwrap();
+        assert!(max_diff(&g_slow.d_q, &g_fast.d_q) < F64_TOL);
+        assert!(max_diff(&g_slow.d_k, &g_fast.d_k) < F64_TOL);
+        assert!(max_diff(&g_slow.d_v, &g_fast.d_v) < F64_TOL);
+    }
+    let wrong = randn(75, n, d_v + 1);
+    let fwd = attention(&q, &k, &v, None).unwrap();
+    assert_eq!(
+        attention_backward_fast(&q, &k, &v, &fwd, &wrong).unwrap_err(),
+        attention_backward(&q, &k, &v, &fwd, &wrong).unwrap_err()
+    );
+    assert_eq!(
+        attention_fast_cached(&q, &randn(76, n, d_k + 1), &v, FastMask::None)
+            .unwrap_err(),
+        attention(&q, &randn(76, n, d_k + 1), &v, None).unwrap_err()
     );
 }

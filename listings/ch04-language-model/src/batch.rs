@@ -10,18 +10,21 @@
 //! cross-entropy — runs once on `B·n` rows, with chapter 2's `*_fast`
 //! forward and backward passes. Only the attention itself is
 //! computed window by window and head by head, with the causal mask, by
-//! chapter 2's [`attention`] and [`attention_backward`]. The mathematics
+//! chapter 2's [`attention_fast_cached`] and [`attention_backward_fast`]
+//! (the fast forms of `attention` and `attention_backward`). The mathematics
 //! is that of [`Model::loss_and_grads`], averaged over the windows; a test
 //! checks that both agree.
 //!
 //! [`Trainer::step_fast`]: crate::train::Trainer::step_fast
 
 use ch01_probability::cross_entropy::cross_entropy_rows;
-use ch02_transformer::attention::{Attention, attention, attention_backward};
+use ch02_transformer::attention::{
+    Attention, attention_backward_fast, attention_fast_cached,
+};
 use ch02_transformer::block::{EncoderBlock, EncoderBlockGrads};
+use ch02_transformer::fast::FastMask;
 use ch02_transformer::ffn::FeedForwardCache;
 use ch02_transformer::layer_norm::LayerNormCache;
-use ch02_transformer::mask::causal_mask;
 use ch02_transformer::multihead::MultiHeadGrads;
 use nalgebra::DMatrix;
 use notation::{Error, Real};
@@ -60,12 +63,11 @@ fn part<T: Real>(
 }
 
 /// The pre-LN block (2.13) on the stacked windows `x`, each of `n` rows,
-/// with the causal mask `mask` inside every window.
+/// with the causal mask (2.5) inside every window.
 fn block_forward<T: Real>(
     block: &EncoderBlock<T>,
     x: &DMatrix<T>,
     n: usize,
-    mask: &DMatrix<T>,
 ) -> Result<(DMatrix<T>, BlockCache<T>), Error> {
     let a = &block.attention;
     let (h, d_k) = (a.n_heads, a.d_k());
@@ -85,7 +87,7 @@ fn block_forward<T: Real>(
                 part(&k, w, n, i, d_k),
                 part(&v, w, n, i, d_k),
             );
-            let head = attention(&qi, &ki, &vi, Some(mask))?;
+            let head = attention_fast_cached(&qi, &ki, &vi, FastMask::Causal)?;
             concat
                 .view_mut((w * n, i * d_k), (n, d_k))
                 .copy_from(&head.output);
@@ -131,7 +133,7 @@ fn block_backward<T: Real>(
     let mut d_v = DMatrix::zeros(c.v.nrows(), c.v.ncols());
     for w in 0..d_y.nrows() / n {
         for i in 0..h {
-            let g = attention_backward(
+            let g = attention_backward_fast(
                 &part(&c.q, w, n, i, d_k),
                 &part(&c.k, w, n, i, d_k),
                 &part(&c.v, w, n, i, d_k),
@@ -217,10 +219,9 @@ impl<T: Real> Model<T> {
             }
             targets.extend_from_slice(y);
         }
-        let mask = causal_mask::<T>(n)?;
         let mut caches = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            let (y, cache) = block_forward(block, &h, n, &mask)?;
+            let (y, cache) = block_forward(block, &h, n)?;
             h = y;
             caches.push(cache);
         }
