@@ -4,9 +4,9 @@
 Runs the criterion benchmarks (`cargo bench`) of `ch02-transformer`,
 `ch03-optimization` and `ch04-language-model`, and those of
 `ch02-transformer` once more with `--features blas` (OpenBLAS; skipped
-with a note if Debian's libopenblas-dev is not installed), times the same
-shapes in PyTorch and NumPy in the same run, and prints one table: f32
-(and f64 for the plain products), one thread everywhere.
+with a note if Debian's libopenblas-dev is not installed), group by group,
+each followed at once by the same shapes in PyTorch and NumPy, and prints
+one table: f32 (and f64 for the plain products), one thread everywhere.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
 
@@ -334,18 +334,25 @@ def main():
     # What `-lopenblas` links against (Debian's libopenblas-dev).
     have_openblas = any(Path(d, "libopenblas.so").exists() for d in (
         "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"))
-    if not args.skip_cargo:
-        subprocess.run(
-            ["cargo", "bench", "-p", "ch02-transformer", "-p",
-             "ch03-optimization", "-p", "ch04-language-model"], cwd=ROOT,
-            check=True, stdout=sys.stderr)
-        if have_openblas:
+    if not have_openblas:
+        print("# libopenblas-dev not installed: no OpenBLAS column "
+              "(apt-get install libopenblas-dev)", file=sys.stderr)
+
+    def cargo_bench(package, bench, pattern, blas=False):
+        """Our side of one group, run right before PyTorch's side, so that
+        both are measured within the same minute on a machine whose
+        memory bandwidth changes with its neighbours' load."""
+        if args.skip_cargo:
+            return
+        features = ["--features", "blas"] if blas else []
+        for build in ([features, []] if blas else [[]]):
             subprocess.run(
-                ["cargo", "bench", "-p", "ch02-transformer", "--features",
-                 "blas"], cwd=ROOT, check=True, stdout=sys.stderr)
-        else:
-            print("# libopenblas-dev not installed: no OpenBLAS column "
-                  "(apt-get install libopenblas-dev)", file=sys.stderr)
+                ["cargo", "bench", "-p", package, "--bench", bench, *build,
+                 "--", pattern], cwd=ROOT, check=True, stdout=sys.stderr)
+
+    def ch02(pattern):
+        cargo_bench("ch02-transformer", "transformer", pattern,
+                    blas=have_openblas)
 
     # (what, shape, readable, fast, fast with OpenBLAS, torch, numpy)
     rows = []
@@ -358,6 +365,7 @@ def main():
                      timeit(torch_f),
                      None if numpy_f is None else timeit(numpy_f)))
 
+    ch02("^gemm/")
     for dtype, name in ((torch.float32, "f32"), (torch.float64, "f64")):
         for n in (128, 512, 1024):
             t, npf = gemm_cases(n, dtype)
@@ -367,6 +375,7 @@ def main():
                          criterion_median("gemm", f"openblas/{name},n={n}"),
                          timeit(t), timeit(npf)))
 
+    ch02("^attention/")
     for causal in (False, True):
         for n in (128, 512, 1024):
             t, npf = attention_cases(n, causal)
@@ -380,12 +389,16 @@ def main():
                          criterion_median("attention",
                                           f"fast_blas_{variant}n={n}"),
                          timeit(t), timeit(npf)))
+    ch02("^multihead/")
     row("multi-head attention", "n=512, d=512, h=8", "multihead",
         "n=512,d=512,h=8", *multihead_cases())
+    ch02("^ffn/")
     row("feed-forward (ReLU)", "n=512, 512→2048→512", "ffn",
         "n=512,512-2048-512", *ffn_cases())
+    ch02("^layer_norm/")
     row("layer norm", "n=512, d=512", "layer_norm", "n=512,d=512",
         *layer_norm_cases())
+    cargo_bench("ch03-optimization", "adam", "")
     kinds = set()
     for n, label in ((10**6, "1e6"), (10**7, "1e7")):
         torch_f, numpy_f, kind = adam_cases(n)
@@ -415,6 +428,7 @@ def main():
                      None, None, None))
         rows.append(("one read of the gradients (the finiteness check)",
                      "1e7 floats", None, read, None, None, None))
+    cargo_bench("ch04-language-model", "train_step", "")
     window_f, batched_f = train_step_cases()
     shape = "B=16, n=64, d=64, h=4, L=2"
     rust_id = "B=16,n=64,d=64,h=4,L=2,d_ff=256"

@@ -120,16 +120,7 @@ pub fn attention_fast<T: Real>(
     v: &DMatrix<T>,
     mask: FastMask<T>,
 ) -> Result<DMatrix<T>, Error> {
-    shape::non_empty("Q", q)?;
-    shape::non_empty("K", k)?;
-    shape::non_empty("V", v)?;
-    shape::cols("K", k, q.ncols(), "d_k, the columns of Q")?;
-    shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
-    shape::finite("Q", q)?;
-    shape::finite("K", k)?;
-    if let FastMask::Additive(m) = mask {
-        fast::check_mask(m, (q.nrows(), k.nrows()))?;
-    }
+    check_fast(q, k, v, mask)?;
     let mut out = DMatrix::zeros(q.nrows(), v.ncols());
     let ld = q.nrows();
     let (q, k, v) = (Cols::of(q), Cols::of(k), Cols::of(v));
@@ -152,6 +143,23 @@ pub fn attention_fast_cached<T: Real>(
     v: &DMatrix<T>,
     mask: FastMask<T>,
 ) -> Result<Attention<T>, Error> {
+    check_fast(q, k, v, mask)?;
+    let (scores, weights, output) = fast::attend_cached(q, k, v, mask);
+    Ok(Attention {
+        scores,
+        weights,
+        output,
+    })
+}
+
+/// The checks of the fast variants: those of [`attention`], and finite
+/// `Q` and `K`.
+fn check_fast<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: FastMask<T>,
+) -> Result<(), Error> {
     shape::non_empty("Q", q)?;
     shape::non_empty("K", k)?;
     shape::non_empty("V", v)?;
@@ -162,12 +170,7 @@ pub fn attention_fast_cached<T: Real>(
     if let FastMask::Additive(m) = mask {
         fast::check_mask(m, (q.nrows(), k.nrows()))?;
     }
-    let (scores, weights, output) = fast::attend_cached(q, k, v, mask);
-    Ok(Attention {
-        scores,
-        weights,
-        output,
-    })
+    Ok(())
 }
 
 /// A mask has shape `(n_q, n_k)`, holds no NaN and no `+∞`, and leaves
