@@ -207,7 +207,10 @@ fn softmax_rows<T: Real>(
         any_stats.downcast_mut::<Vec<f32>>(),
     ) {
         let (max, sum) = stats.split_at_mut(rows);
-        softmax_f32_dispatch()(&mut buf[..rows * cols], max, &mut sum[..rows]);
+        let args = (&mut buf[..rows * cols], max, &mut sum[..rows]);
+        notation::wide!(
+            softmax_f32(args): (&mut [f32], &mut [f32], &mut [f32]) => ()
+        );
         return;
     }
     let (max, sum) = stats.split_at_mut(rows);
@@ -246,36 +249,12 @@ fn softmax_block<T: Real>(
     sum.iter_mut().for_each(|x| *x = T::one() / *x);
 }
 
-/// [`softmax_block`] in f32 with [`exp_f32`], compiled for the widest
-/// vectors the CPU has: the same IEEE operations in every lane, so the
-/// same numbers to the bit, but 16 lanes with AVX-512 or 8 with AVX2
-/// instead of SSE2's 4 (the default target).
-type SoftmaxF32 = fn(&mut [f32], &mut [f32], &mut [f32]);
-
-fn softmax_f32_dispatch() -> SoftmaxF32 {
-    fn plain(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
-        softmax_block(s, max, sum, exp_f32)
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
-            softmax_block(s, max, sum, exp_f32)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(s: &mut [f32], max: &mut [f32], sum: &mut [f32]) {
-            softmax_block(s, max, sum, exp_f32)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return |s, max, sum| unsafe { avx512(s, max, sum) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return |s, max, sum| unsafe { avx2(s, max, sum) };
-        }
-    }
-    plain
+/// [`softmax_block`] in f32 with [`exp_f32`], for `notation::wide!`:
+/// compiled for the widest vectors the CPU has, the same numbers to the
+/// bit.
+#[inline(always)]
+fn softmax_f32((s, max, sum): (&mut [f32], &mut [f32], &mut [f32])) {
+    softmax_block(s, max, sum, exp_f32)
 }
 
 /// `eˣ` for `x ≤ 0` in f32, within 2 ulp of `f32::exp`, and exactly 0 for

@@ -202,110 +202,109 @@ impl<T: Real> Adam<T> {
         let (c1, c2) = self.corrections(t);
         let one = T::one();
         // Neutral values where a kind of decay is off: g + 0·θ = g (θ
-        // finite) and
-        // θ · 1 = θ exactly, so one loop serves all three kinds.
+        // finite) and θ · 1 = θ exactly, so one loop serves all three kinds.
         let (l2, shrink) = match weight_decay {
             WeightDecay::None => (T::zero(), one),
             WeightDecay::L2(lambda) => (lambda, one),
             WeightDecay::Decoupled(lambda) => (T::zero(), one - lr * lambda),
         };
         let step_size = lr / c1;
+        let update = match eps {
+            Epsilon::Outside(e) => Update::Outside {
+                step_size,
+                inv_sqrt_c2: one / c2.sqrt(),
+                eps: e,
+            },
+            Epsilon::Inside(e) => Update::Inside {
+                step_size,
+                inv_c2: one / c2,
+                eps: e,
+            },
+        };
         let tensors = params.iter_mut().zip(grads).zip(&mut self.m);
         for (((p, g), m), v) in tensors.zip(&mut self.v) {
-            let (p, g) = (p.as_mut_slice(), g.as_slice());
-            let (m, v) = (m.as_mut_slice(), v.as_mut_slice());
-            match eps {
-                Epsilon::Outside(e) => {
-                    let inv_sqrt_c2 = one / c2.sqrt();
-                    fused_pass(
-                        p,
-                        g,
-                        m,
-                        v,
-                        (beta1, beta2, l2, shrink),
-                        |m, v| step_size * m / (v.sqrt() * inv_sqrt_c2 + e),
-                    )
-                }
-                Epsilon::Inside(e) => {
-                    let inv_c2 = one / c2;
-                    fused_pass(
-                        p,
-                        g,
-                        m,
-                        v,
-                        (beta1, beta2, l2, shrink),
-                        |m, v| step_size * m / (v * inv_c2 + e).sqrt(),
-                    )
-                }
-            }
+            let pass = Pass {
+                p: p.as_mut_slice(),
+                g: g.as_slice(),
+                m: m.as_mut_slice(),
+                v: v.as_mut_slice(),
+                consts: (beta1, beta2, l2, shrink),
+                update,
+            };
+            notation::wide!(fused_loop::<T>(pass): Pass<'_, T> => ());
         }
         self.t = t;
         Ok(())
     }
 }
 
+/// The step size `θ ← θ − update(m, v)` of one pass, with ε in either
+/// place and the bias corrections folded in.
+#[derive(Clone, Copy)]
+enum Update<T> {
+    /// `η/c₁ · m / (√v · 1/√c₂ + ε)`, PyTorch's form.
+    Outside {
+        step_size: T,
+        inv_sqrt_c2: T,
+        eps: T,
+    },
+    /// `η/c₁ · m / √(v/c₂ + ε)`, the source text's form.
+    Inside { step_size: T, inv_c2: T, eps: T },
+}
+
+/// One parameter's slices and the step's constants `(β₁, β₂, λ of L2,
+/// shrink factor of AdamW)`.
+struct Pass<'a, T> {
+    p: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    consts: (T, T, T, T),
+    update: Update<T>,
+}
+
 /// One pass over a parameter's coordinates: the moments (3.10), decay,
 /// and `θ ← θ − update(m, v)`. Plain slices and a closure without
 /// branches: a loop the compiler vectorizes. Its square root and division
-/// make it compute-bound at SSE2's four lanes (the default target), so on
-/// a CPU that has them the same loop runs compiled for AVX-512 or AVX2;
-/// every lane computes the same IEEE operations, so the numbers are the
-/// same to the bit.
-fn fused_pass<T: Real>(
-    p: &mut [T],
-    g: &[T],
-    m: &mut [T],
-    v: &mut [T],
-    consts: (T, T, T, T),
-    update: impl Fn(T, T) -> T,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { fused_pass_avx512(p, g, m, v, consts, update) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { fused_pass_avx2(p, g, m, v, consts, update) };
-        }
+/// make it compute-bound at SSE2's four lanes (the default target), so
+/// `step_fast` runs it through `notation::wide!`, compiled for AVX-512 or
+/// AVX2 where the CPU has them; every lane computes the same IEEE
+/// operations, so the numbers are the same to the bit.
+#[inline(always)]
+fn fused_loop<T: Real>(pass: Pass<'_, T>) {
+    let Pass {
+        p,
+        g,
+        m,
+        v,
+        consts,
+        update,
+    } = pass;
+    match update {
+        Update::Outside {
+            step_size,
+            inv_sqrt_c2,
+            eps,
+        } => fused_aligned(p, g, m, v, consts, |m, v| {
+            step_size * m / (v.sqrt() * inv_sqrt_c2 + eps)
+        }),
+        Update::Inside {
+            step_size,
+            inv_c2,
+            eps,
+        } => fused_aligned(p, g, m, v, consts, |m, v| {
+            step_size * m / (v * inv_c2 + eps).sqrt()
+        }),
     }
-    fused_loop(p, g, m, v, consts, update)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn fused_pass_avx512<T: Real>(
-    p: &mut [T],
-    g: &[T],
-    m: &mut [T],
-    v: &mut [T],
-    consts: (T, T, T, T),
-    update: impl Fn(T, T) -> T,
-) {
-    fused_loop(p, g, m, v, consts, update)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn fused_pass_avx2<T: Real>(
-    p: &mut [T],
-    g: &[T],
-    m: &mut [T],
-    v: &mut [T],
-    consts: (T, T, T, T),
-    update: impl Fn(T, T) -> T,
-) {
-    fused_loop(p, g, m, v, consts, update)
 }
 
 #[inline(always)]
-fn fused_loop<T: Real>(
+fn fused_aligned<T: Real>(
     p: &mut [T],
     g: &[T],
     m: &mut [T],
     v: &mut [T],
-    (beta1, beta2, l2, shrink): (T, T, T, T),
+    consts: (T, T, T, T),
     update: impl Fn(T, T) -> T,
 ) {
     let n = p.len();
@@ -320,7 +319,6 @@ fn fused_loop<T: Real>(
     let (m0, m1) = m.split_at_mut(head);
     let (v0, v1) = v.split_at_mut(head);
     let (g0, g1) = g.split_at(head);
-    let consts = (beta1, beta2, l2, shrink);
     fused_range(p0, g0, m0, v0, consts, &update);
     fused_range(p1, g1, m1, v1, consts, &update);
 }

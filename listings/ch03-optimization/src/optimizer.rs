@@ -287,7 +287,7 @@ fn all_finite<T: Real>(xs: &[T]) -> bool {
 fn all_finite_kernel<T: Real>(xs: &[T]) -> bool {
     const LANES: usize = 16;
     // The first entries on their own, so that the main loop reads whole
-    // 64-byte cache lines (see `fused_loop` in adam.rs).
+    // 64-byte cache lines (see `fused_aligned` in adam.rs).
     let (head, body) = xs.split_at(xs.as_ptr().align_offset(64).min(xs.len()));
     let mut acc = [T::zero(); LANES];
     let mut chunks = body.chunks_exact(LANES);
