@@ -36,12 +36,9 @@ use crate::model::{Model, ModelGrads};
 struct BlockCache<T: Real> {
     /// `LN_1(X)`.
     norm1: LayerNormCache<T>,
-    /// `Q`, `K`, `V` of all windows, `(B·n, d_model)` each.
-    q: DMatrix<T>,
-    k: DMatrix<T>,
-    v: DMatrix<T>,
-    /// Window `w`, head `i` at `w · h + i`.
-    heads: Vec<Attention<T>>,
+    /// Window `w`, head `i` at `w · h + i`: its `(Q_i, K_i, V_i)`, each
+    /// `(n, d_k)`, and its attention.
+    heads: Vec<(Head<T>, Attention<T>)>,
     /// `Concat(head_1, …, head_h)` of all windows.
     concat: DMatrix<T>,
     /// `LN_2(Z)`.
@@ -49,6 +46,9 @@ struct BlockCache<T: Real> {
     /// The feed-forward network on `LN_2(Z)`.
     ffn: FeedForwardCache<T>,
 }
+
+/// `(Q_i, K_i, V_i)` of one head of one window.
+type Head<T> = (DMatrix<T>, DMatrix<T>, DMatrix<T>);
 
 /// Rows `w·n .. (w+1)·n` and columns `i·d_k .. (i+1)·d_k`: head `i` of
 /// window `w`.
@@ -91,7 +91,7 @@ fn block_forward<T: Real>(
             concat
                 .view_mut((w * n, i * d_k), (n, d_k))
                 .copy_from(&head.output);
-            heads.push(head);
+            heads.push(((qi, ki, vi), head));
         }
     }
     let z = x + a.w_o.forward_fast(&concat)?;
@@ -100,9 +100,6 @@ fn block_forward<T: Real>(
     let y = &z + &ffn.output;
     let cache = BlockCache {
         norm1,
-        q,
-        k,
-        v,
         heads,
         concat,
         norm2,
@@ -128,18 +125,15 @@ fn block_backward<T: Real>(
     let d_z = d_y + &norm2.d_x;
     // Z = X + MultiHead(LN_1(X)): through W_O, the heads, W_Q, W_K, W_V.
     let w_o = a.w_o.backward_fast(&c.concat, &d_z)?;
-    let mut d_q = DMatrix::zeros(c.q.nrows(), c.q.ncols());
-    let mut d_k_all = DMatrix::zeros(c.k.nrows(), c.k.ncols());
-    let mut d_v = DMatrix::zeros(c.v.nrows(), c.v.ncols());
+    let shape = c.concat.shape();
+    let mut d_q = DMatrix::zeros(shape.0, shape.1);
+    let mut d_k_all = DMatrix::zeros(shape.0, shape.1);
+    let mut d_v = DMatrix::zeros(shape.0, shape.1);
     for w in 0..d_y.nrows() / n {
         for i in 0..h {
-            let g = attention_backward_fast(
-                &part(&c.q, w, n, i, d_k),
-                &part(&c.k, w, n, i, d_k),
-                &part(&c.v, w, n, i, d_k),
-                &c.heads[w * h + i],
-                &part(&w_o.d_x, w, n, i, d_k),
-            )?;
+            let ((q, k, v), head) = &c.heads[w * h + i];
+            let d_head = part(&w_o.d_x, w, n, i, d_k);
+            let g = attention_backward_fast(q, k, v, head, &d_head)?;
             let at = ((w * n, i * d_k), (n, d_k));
             d_q.view_mut(at.0, at.1).copy_from(&g.d_q);
             d_k_all.view_mut(at.0, at.1).copy_from(&g.d_k);
