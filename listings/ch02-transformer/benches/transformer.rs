@@ -9,8 +9,6 @@
 //! OpenBLAS, on one thread) and the readable ones, which that feature does
 //! not change, are skipped.
 
-use std::time::Duration;
-
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 use cpu_time::ThreadCpuTime;
@@ -164,18 +162,12 @@ fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
     g.finish();
 }
 
-/// Few samples and short measurements, so that the whole suite runs in a
-/// few minutes on a shared machine; criterion reports the spread.
 fn config() -> Criterion<ThreadCpuTime> {
     // One thread on both sides; the thread CPU time would not count the
     // time of OpenBLAS's other threads.
     #[cfg(feature = "blas")]
     gemm::set_blas_threads(1);
-    Criterion::default()
-        .with_measurement(ThreadCpuTime)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+    cpu_time::config()
 }
 
 criterion_group! {

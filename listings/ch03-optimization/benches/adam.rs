@@ -2,11 +2,9 @@
 //! over 10⁶ and 10⁷ parameters, the shapes that `bench/compare.py` also
 //! times with PyTorch's fused Adam. Measurements, never test assertions.
 
-use std::time::Duration;
-
 #[path = "../../ch02-transformer/benches/support/cpu_time.rs"]
 mod cpu_time;
-use cpu_time::ThreadCpuTime;
+use cpu_time::{ThreadCpuTime, config};
 
 use ch03_optimization::Optimizer;
 use ch03_optimization::adam::{Adam, AdamConfig};
@@ -112,14 +110,6 @@ fn traffic(
         *p -= *m * *v;
     }
     std::hint::black_box((p, m, v));
-}
-
-fn config() -> Criterion<ThreadCpuTime> {
-    Criterion::default()
-        .with_measurement(ThreadCpuTime)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
 }
 
 criterion_group! {

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use criterion::Criterion;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
@@ -52,4 +53,16 @@ impl Measurement for ThreadCpuTime {
     fn formatter(&self) -> &dyn ValueFormatter {
         WALL.formatter()
     }
+}
+
+/// Criterion timing the thread's CPU time, with few samples and short
+/// measurements, so that a whole suite runs in a few minutes on a shared
+/// machine; criterion reports the spread. Benchmarks of slower steps
+/// lengthen the measurement.
+pub fn config() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
 }
