@@ -1,6 +1,9 @@
 //! The `*_fast` variants compute what the readable listings compute: same
 //! outputs within a stated tolerance, same errors for bad input.
 
+mod common;
+use common::{max_abs_diff as max_diff, randn};
+
 use ch02_transformer::Error;
 use ch02_transformer::attention::{
     attention, attention_backward, attention_backward_fast, attention_fast,
@@ -13,7 +16,6 @@ use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::{causal_mask, padding_mask};
 use ch02_transformer::multihead::MultiHeadAttention;
-use ch02_transformer::random::{normal, rng};
 use nalgebra::{DMatrix, DVector};
 
 /// f64: the fast and readable forms differ only in the order of sums
@@ -28,18 +30,6 @@ const F32_TOL: f64 = 1e-5;
 /// The vectorized exp against `f32::exp`, relative: 2 ulp of f32
 /// (ulp = 2⁻²³ ≈ 1.2e-7 relative).
 const EXP_REL_TOL: f32 = 2.0 * f32::EPSILON;
-
-fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
-    normal(&mut rng(seed), rows, cols, 1.0)
-}
-
-fn max_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 fn to_f32(m: &DMatrix<f64>) -> DMatrix<f32> {
     m.map(|x| x as f32)

@@ -4,27 +4,16 @@
 //! order). Run both: `cargo test -p ch02-transformer` and
 //! `cargo test -p ch02-transformer --features blas`.
 
+mod common;
+use common::{max_abs_diff as max_diff, randn};
+
 use ch02_transformer::gemm::{self, BLAS_MIN, matmul};
-use ch02_transformer::random::{normal, rng};
-use nalgebra::DMatrix;
 
 /// f64 products of length ≤ 300 with N(0, 1) entries: sums in another
 /// order differ by a few ulp of results of size about √300 ≈ 17.
 const F64_TOL: f64 = 1e-12;
 /// The same in f32 (ulp 2⁻²³ ≈ 1.2e-7 relative), against the f64 product.
 const F32_TOL: f64 = 1e-4;
-
-fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
-    normal(&mut rng(seed), rows, cols, 1.0)
-}
-
-fn max_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 /// Shapes below, at and above the size where the `blas` feature hands
 /// the product to OpenBLAS, square and not.

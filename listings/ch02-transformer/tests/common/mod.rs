@@ -61,6 +61,16 @@ pub fn assert_close(
     }
 }
 
+/// A seeded `(rows, cols)` matrix of N(0, 1) entries.
+pub fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
+    ch02_transformer::random::normal(
+        &mut ch02_transformer::random::rng(seed),
+        rows,
+        cols,
+        1.0,
+    )
+}
+
 /// The largest `|a − b|` over all entries.
 pub fn max_abs_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
     assert_eq!(a.shape(), b.shape());
