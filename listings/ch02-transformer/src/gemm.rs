@@ -160,46 +160,37 @@ mod blas {
         // checked); the views hold `m × k`, `k × n`, `m × n` entries at
         // the strides passed as leading dimensions, so BLAS reads and
         // writes only inside them; `c` does not overlap `a` or `b`
-        // (it is borrowed mutably while they are borrowed).
-        unsafe {
-            if TypeId::of::<T>() == TypeId::of::<f32>() {
-                cblas_sgemm(
-                    col,
-                    ta,
-                    tb,
-                    mi,
-                    ni,
-                    ki,
-                    alpha as f32,
-                    pa.cast(),
-                    lda,
-                    pb.cast(),
-                    ldb,
-                    0.0,
-                    pc.cast(),
-                    ldc,
-                );
-                return true;
-            }
-            if TypeId::of::<T>() == TypeId::of::<f64>() {
-                cblas_dgemm(
-                    col,
-                    ta,
-                    tb,
-                    mi,
-                    ni,
-                    ki,
-                    alpha,
-                    pa.cast(),
-                    lda,
-                    pb.cast(),
-                    ldb,
-                    0.0,
-                    pc.cast(),
-                    ldc,
-                );
-                return true;
-            }
+        // (it is borrowed mutably while they are borrowed). One call,
+        // written once for both precisions.
+        macro_rules! gemm {
+            ($f:ident, $t:ty) => {
+                unsafe {
+                    $f(
+                        col,
+                        ta,
+                        tb,
+                        mi,
+                        ni,
+                        ki,
+                        alpha as $t,
+                        pa.cast(),
+                        lda,
+                        pb.cast(),
+                        ldb,
+                        0.0,
+                        pc.cast(),
+                        ldc,
+                    )
+                }
+            };
+        }
+        if TypeId::of::<T>() == TypeId::of::<f32>() {
+            gemm!(cblas_sgemm, f32);
+            return true;
+        }
+        if TypeId::of::<T>() == TypeId::of::<f64>() {
+            gemm!(cblas_dgemm, f64);
+            return true;
         }
         false
     }
