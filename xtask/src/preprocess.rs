@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+use regex::Regex;
 
 use crate::directives::{self, Directive, Kind};
 use crate::figures;
@@ -47,6 +49,19 @@ pub struct Numbers {
     pub listings: HashMap<String, Target>,
     /// Figures by id.
     pub figures: HashMap<String, Target>,
+}
+
+/// The formula's TeX with its decimal numbers written as the page's
+/// language writes them: `0.044715` stays in English and becomes
+/// `0{,}044715` in German (the braces keep KaTeX from spacing the comma as
+/// punctuation). The registry holds one TeX for both languages.
+pub fn localize_decimals(tex: &str, lang: Lang) -> String {
+    static DECIMAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\d)\.(\d)").unwrap());
+    match lang {
+        Lang::En => tex.to_string(),
+        Lang::De => DECIMAL.replace_all(tex, "$1{,}$2").into_owned(),
+    }
 }
 
 /// The pages of `book` in reading order (drafts left out).
@@ -390,9 +405,9 @@ impl Literate {
                      <p class=\"formula-source\">{word} <a href=\"{href}\">{lst_no}</a>: \
                      <code>{anchor}</code> {in_} <code>{file}</code></p>\n</div>\n",
                     id = d.id,
-                    tex = formula.tex.trim(),
+                    tex = localize_decimals(formula.tex.trim(), lang),
                     word = lang
-                        .pick("Umgesetzt in Listing", "Implemented in listing"),
+                        .pick("Umgesetzt in Listing", "Implemented in Listing"),
                     href = self.link(page, lst, "lst", &formula.listing),
                     lst_no = lst.number,
                     anchor = listing.anchor,
@@ -601,4 +616,21 @@ fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_follow_the_language() {
+        let tex = r"\tanh(x + 0.044715\, x^3) + 2.5";
+        assert_eq!(localize_decimals(tex, Lang::En), tex);
+        assert_eq!(
+            localize_decimals(tex, Lang::De),
+            r"\tanh(x + 0{,}044715\, x^3) + 2{,}5"
+        );
+        // No digit on both sides, no decimal: left alone.
+        assert_eq!(localize_decimals(r"x_{1}.\ 3", Lang::De), r"x_{1}.\ 3");
+    }
 }
