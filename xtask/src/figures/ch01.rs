@@ -32,10 +32,10 @@ pub const FIGURES: &[Figure] = &[
              Würfen: links die Likelihood L(θ), ein Buckel mit Maximum bei \
              θ = 0,7; rechts die Log-Likelihood, eine nach unten offene \
              Kurve mit demselben Maximum.",
-            "Two line charts over θ from 0 to 1 for 7 successes in 10 \
-             tosses: left the likelihood L(θ), a hump with its maximum at \
-             θ = 0.7; right the log-likelihood, a downward-opening curve \
-             with the same maximum.",
+            "Two line charts against θ from 0 to 1 for 7 successes in 10 \
+             tosses: on the left the likelihood L(θ), a hump with its \
+             maximum at θ = 0.7; on the right the log-likelihood, a \
+             downward-opening curve with the same maximum.",
         ],
         draw: bernoulli_likelihood,
     },
@@ -49,10 +49,10 @@ pub const FIGURES: &[Figure] = &[
              σ (senkrecht) für die Kelchblattlänge der 50 Setosa-Blüten; \
              die Linien umschließen ein Kreuz bei der \
              Maximum-Likelihood-Schätzung μ̂ ≈ 5,01, σ̂ ≈ 0,35.",
-            "Contour lines of the negative log-likelihood over μ \
-             (horizontal) and σ (vertical) for the sepal length of the 50 \
-             setosa flowers; the lines surround a cross at the maximum \
-             likelihood estimate μ̂ ≈ 5.01, σ̂ ≈ 0.35.",
+            "Contour lines of the negative log-likelihood as a \
+             function of μ (horizontal) and σ (vertical) for the sepal \
+             length of the 50 setosa flowers; the lines surround a cross \
+             at the maximum likelihood estimate μ̂ ≈ 5.01, σ̂ ≈ 0.35.",
         ],
         draw: gaussian_nll_contours,
     },
@@ -66,10 +66,10 @@ pub const FIGURES: &[Figure] = &[
              Temperatur T von 0,1 bis 10 (logarithmisch) für vier feste \
              Logits; bei kleinem T erhält der größte Logit fast alles, bei \
              großem T nähern sich alle vier Werte 1/4.",
-            "Line chart: softmax probabilities over the temperature T from \
-             0.1 to 10 (logarithmic) for four fixed logits; at small T the \
-             largest logit takes almost everything, at large T all four \
-             approach 1/4.",
+            "Line chart: softmax probabilities as a function of the \
+             temperature T from 0.1 to 10 (logarithmic axis) for four fixed \
+             logits; at small T the largest logit takes almost all the \
+             probability, and at large T all four approach 1/4.",
         ],
         draw: softmax_temperature,
     },
@@ -82,8 +82,8 @@ pub const FIGURES: &[Figure] = &[
             "Liniendiagramm des Verlusts −log q über der Wahrscheinlichkeit \
              q der wahren Klasse von 0 bis 1: sehr groß nahe q = 0, 0,69 \
              bei q = 0,5 und 0 bei q = 1.",
-            "Line chart of the loss −log q over the probability q of the \
-             true class from 0 to 1: very large near q = 0, 0.69 at \
+            "Line chart of the loss −log q against the probability q of \
+             the true class, from 0 to 1: very large near q = 0, 0.69 at \
              q = 0.5 and 0 at q = 1.",
         ],
         draw: cross_entropy_loss,
@@ -99,9 +99,9 @@ pub const FIGURES: &[Figure] = &[
              und erreicht nach einigen hundert Epochen die gestrichelte \
              Linie des Werts von smartcore.",
             "Line chart: the objective J of softmax regression on the iris \
-             data falls from log 3 ≈ 1.10 at epoch 0 to about 0.209 and \
-             reaches the dashed line of smartcore's value after a few \
-             hundred epochs.",
+             data falls from log 3 ≈ 1.10 at epoch 0 to about 0.209, \
+             reaching the dashed line that marks smartcore's value after a \
+             few hundred epochs.",
         ],
         draw: regression_training,
     },
