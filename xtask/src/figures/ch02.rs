@@ -32,10 +32,10 @@ pub const FIGURES: &[Figure] = &[
              Spalten die Wörter, auf die geachtet wird. Die größten \
              Gewichte: Die auf Katze, Katze auf sitzt, sitzt auf Katze, auf \
              und der auf Matte, Matte auf sitzt.",
-            "Six by six heat map of the attention weights in the sentence \
-             \"The cat sits on the mat\"; rows are the asking words, columns \
-             the words attended to. The largest weights: The to cat, cat to \
-             sits, sits to cat, on and the to mat, mat to sits.",
+            "Six-by-six heat map of the attention weights in the sentence \
+             \"The cat sits on the mat\"; rows are the attending words, \
+             columns the words attended to. The largest weights: The to cat, \
+             cat to sits, sits to cat, on and the to mat, mat to sits.",
         ],
         draw: sentence_attention,
     },
@@ -49,10 +49,10 @@ pub const FIGURES: &[Figure] = &[
              Skalarprodukts q·k für d_k von 1 bis 1024. Ohne Skalierung \
              liegen die Punkte auf der Geraden Varianz = d_k, mit Skalierung \
              durch Wurzel d_k bleiben sie bei 1.",
-            "Log-log chart: measured variance of the dot product q·k for d_k \
-             from 1 to 1024. Without scaling the points lie on the line \
-             variance = d_k, with scaling by the square root of d_k they \
-             stay at 1.",
+            "Log-log plot of the measured variance of the dot product q·k \
+             for d_k from 1 to 1024. Without scaling, the points lie on the \
+             line variance = d_k; with scaling by the square root of d_k, \
+             they stay at 1.",
         ],
         draw: dot_product_variance,
     },
@@ -65,9 +65,9 @@ pub const FIGURES: &[Figure] = &[
             "Liniendiagramm: mittleres größtes Attention-Gewicht über d_k. \
              Ohne Skalierung steigt es gegen 1, mit Skalierung bleibt es \
              nahezu konstant.",
-            "Line chart: mean largest attention weight over d_k. Without \
-             scaling it rises towards 1, with scaling it stays nearly \
-             constant.",
+            "Line chart of the mean largest attention weight as a function \
+             of d_k. Without scaling, it rises towards 1; with scaling, it \
+             stays nearly constant.",
         ],
         draw: softmax_saturation,
     },
@@ -83,11 +83,11 @@ pub const FIGURES: &[Figure] = &[
              Norm, Multi-Head-Attention über die Encoder-Ausgabe, Add & Norm, \
              Feed-Forward, Add & Norm; darüber Linear und Softmax. Die \
              Layer-Normalisierung steht jeweils nach der Addition.",
-            "Block diagram of the transformer: on the left the encoder of \
-             multi-head attention, add & norm, feed-forward, add & norm; on \
-             the right the decoder of masked multi-head attention, add & \
-             norm, multi-head attention over the encoder output, add & norm, \
-             feed-forward, add & norm; above it linear and softmax. Layer \
+            "Block diagram of the transformer. On the left, the encoder: \
+             multi-head attention, Add & Norm, feed-forward, Add & Norm. On \
+             the right, the decoder: masked multi-head attention, Add & \
+             Norm, multi-head attention over the encoder output, Add & Norm, \
+             feed-forward, Add & Norm, with linear and softmax on top. Layer \
              normalization always comes after the addition.",
         ],
         draw: transformer_diagram,
@@ -102,8 +102,8 @@ pub const FIGURES: &[Figure] = &[
              mal 64 Merkmale. Links wechseln die Farben schnell von Zeile \
              zu Zeile, nach rechts immer langsamer.",
             "Heat map of the sinusoidal positional encoding: 64 positions \
-             by 64 features. On the left the colours change quickly from \
-             row to row, towards the right ever more slowly.",
+             by 64 features. On the left the colors change quickly from row \
+             to row, and more and more slowly towards the right.",
         ],
         draw: positional_encoding,
     },
@@ -114,13 +114,13 @@ pub const FIGURES: &[Figure] = &[
         listing: "transformer",
         alt: [
             "Drei Heatmaps des Spielzeugmodells: eine 3×3-Matrix der \
-             maskierten Selbstaufmerksamkeit mit Nullen über der \
+             maskierten Multi-Head-Attention mit Nullen über der \
              Diagonale, eine 3×5-Matrix der Kreuzaufmerksamkeit und eine \
              3×9-Matrix der Wahrscheinlichkeiten des nächsten Tokens.",
             "Three heat maps of the toy model: a 3×3 matrix of masked \
-             self-attention with zeros above the diagonal, a 3×5 matrix of \
-             cross-attention, and a 3×9 matrix of next-token \
-             probabilities.",
+             multi-head attention weights with zeros above the diagonal, a \
+             3×5 matrix of cross-attention weights, and a 3×9 matrix of \
+             next-token probabilities.",
         ],
         draw: toy_forward,
     },
@@ -378,7 +378,10 @@ fn sentence_attention(lang: Lang) -> Result<String> {
                 "key: the word attended to",
             ))
             .y_desc(
-                lang.pick("Query: das fragende Wort", "query: the asking word"),
+                lang.pick(
+                    "Query: das fragende Wort",
+                    "query: the attending word",
+                ),
             )
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 14))
@@ -598,7 +601,7 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
         attn,
     );
     let e_an1 = mk(t("Add & Norm", "Add & Norm"), xe, 400, norm);
-    let e_ffn = mk(t("Feed-Forward", "Feed forward"), xe, 330, ffn);
+    let e_ffn = mk(t("Feed-Forward", "Feed-forward"), xe, 330, ffn);
     let e_an2 = mk(t("Add & Norm", "Add & Norm"), xe, 280, norm);
     // Decoder, from the bottom up.
     let d_emb = mk(t("Ausgabe-Einbettung", "Output embedding"), xd, 590, emb);
@@ -619,7 +622,7 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
         attn,
     );
     let d_an2 = mk(t("Add & Norm", "Add & Norm"), xd, 280, norm);
-    let d_ffn = mk(t("Feed-Forward", "Feed forward"), xd, 210, ffn);
+    let d_ffn = mk(t("Feed-Forward", "Feed-forward"), xd, 210, ffn);
     let d_an3 = mk(t("Add & Norm", "Add & Norm"), xd, 160, norm);
     let lin = mk(t("Linear", "Linear"), xd, 100, out);
     let soft = mk(t("Softmax", "Softmax"), xd, 55, out);
