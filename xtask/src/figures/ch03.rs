@@ -35,10 +35,10 @@ pub const FIGURES: &[Figure] = &[
              Schritten des Gradientenabstiegs für vier Lernraten; drei \
              Kurven fallen, am schnellsten die für η = 0,18, die Kurve für \
              η = 0,202 knapp über der Grenze 0,2 steigt.",
-            "Line chart with logarithmic axis: loss over 100 steps of \
-             gradient descent for four learning rates; three curves fall, \
-             fastest the one for η = 0.18, the curve for η = 0.202 just \
-             above the bound 0.2 rises.",
+            "Line chart with a logarithmic y-axis: the loss during 100 \
+             steps of gradient descent for four learning rates; three \
+             curves fall, the one for η = 0.18 fastest, while the curve for \
+             η = 0.202, just above the bound 0.2, rises.",
         ],
         draw: gd_learning_rates,
     },
@@ -51,15 +51,18 @@ pub const FIGURES: &[Figure] = &[
             "Liniendiagramm mit logarithmischer Achse: effektive Lernraten \
              zweier Koordinaten über 300 Schritte für AdaGrad, RMSProp und \
              Adam; AdaGrads Kurven fallen nur, RMSProps Kurve der steilen \
-             Koordinate steigt nach Schritt 100 um zwei Größenordnungen, \
-             Adams nur von 0,01 auf 0,018; Adams flache Koordinate liegt \
-             vom ersten Schritt an bei 1.",
-            "Line chart with logarithmic axis: effective learning rates of \
-             two coordinates over 300 steps for AdaGrad, RMSProp and Adam; \
-             AdaGrad's curves only fall, RMSProp's curve of the steep \
-             coordinate rises by two orders of magnitude after step 100, \
-             Adam's only from 0.01 to 0.018; Adam's flat coordinate is at 1 \
-             from the first step on.",
+             Koordinate steigt nach Schritt 100 um zwei Größenordnungen \
+             und liegt ab etwa Schritt 225 weniger als 1 % unter der Rate \
+             der flachen; Adams steile Koordinate steigt nur von 0,01 auf \
+             0,018, seine flache liegt vom ersten Schritt an bei 1.",
+            "Line chart with a logarithmic y-axis: effective learning rates \
+             of two coordinates during 300 steps of AdaGrad, RMSProp and \
+             Adam. AdaGrad's curves only fall. After step 100, RMSProp's \
+             curve for the steep coordinate rises by two orders of \
+             magnitude and from about step 225 is within 1% of the flat \
+             coordinate's rate; Adam's steep coordinate rises only from \
+             0.01 to 0.018, its flat coordinate is at 1 from the first \
+             step.",
         ],
         draw: adaptive_step_sizes,
     },
@@ -72,9 +75,9 @@ pub const FIGURES: &[Figure] = &[
             "Höhenlinien einer langgestreckten Quadratischen mit den Wegen \
              von fünf Optimierern vom Start links oben zum Minimum im \
              Ursprung.",
-            "Contour lines of an elongated quadratic with the paths of five \
-             optimizers from the start at the upper left to the minimum at \
-             the origin.",
+            "Contour plot of an elongated quadratic with the paths of five \
+             optimizers from the start at the upper left toward the minimum \
+             at the origin.",
         ],
         draw: optimizer_paths,
     },
@@ -87,9 +90,9 @@ pub const FIGURES: &[Figure] = &[
             "Höhenlinien der Rosenbrock-Funktion mit ihrem gebogenen Tal und \
              die Wege von fünf Optimierern vom Start links oben durch das \
              Tal zum Minimum bei (1, 1).",
-            "Contour lines of the Rosenbrock function with its curved \
-             valley and the paths of five optimizers from the start at the \
-             upper left through the valley to the minimum at (1, 1).",
+            "Contour plot of the Rosenbrock function, with its curved \
+             valley, and the paths of five optimizers from the start at the \
+             upper left through the valley toward the minimum at (1, 1).",
         ],
         draw: rosenbrock_paths,
     },
@@ -102,9 +105,9 @@ pub const FIGURES: &[Figure] = &[
             "Zwei Liniendiagramme mit logarithmischer Achse: Verlust über \
              den Schritten für fünf Optimierer, links auf der \
              quadratischen Funktion, rechts auf der Rosenbrock-Funktion.",
-            "Two line charts with logarithmic axis: loss over the steps for \
-             five optimizers, on the quadratic function on the left, on the \
-             Rosenbrock function on the right.",
+            "Two line charts with a logarithmic y-axis: the loss of five \
+             optimizers as a function of the step, on the quadratic \
+             function (left) and on the Rosenbrock function (right).",
         ],
         draw: optimizer_losses,
     },
@@ -118,9 +121,9 @@ pub const FIGURES: &[Figure] = &[
              Schritte; mit Bias-Korrektur bleibt sie bei etwa 1, ohne \
              Korrektur beginnt sie bei 3,2, steigt bis etwa 6,6 und fällt \
              dann langsam.",
-            "Line chart: Adam's step size divided by η over 100 steps; with \
-             bias correction it stays at about 1, without correction it \
-             starts at 3.2, rises to about 6.6 and then falls slowly.",
+            "Line chart: Adam's step size divided by η during 100 steps; \
+             with bias correction it stays at about 1; without it, it starts \
+             at 3.2, rises to about 6.6 and then falls slowly.",
         ],
         draw: adam_bias_correction,
     },
@@ -131,10 +134,10 @@ pub const FIGURES: &[Figure] = &[
         listing: "optimizer",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: mittlere NLL der \
-             Softmax-Regression auf den Iris-Daten über 200 Epochen für \
+             Softmax-Regression auf den Iris-Daten über 100 Epochen für \
              fünf Optimierer.",
-            "Line chart with logarithmic axis: average NLL of the softmax \
-             regression on the iris data over 200 epochs for five \
+            "Line chart with a logarithmic y-axis: average NLL of the \
+             softmax regression on the iris data during 100 epochs for five \
              optimizers.",
         ],
         draw: iris_training,
