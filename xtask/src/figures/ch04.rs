@@ -31,15 +31,16 @@ pub const FIGURES: &[Figure] = &[
         listing: "train_step",
         alt: [
             "Liniendiagramm: Trainings- und Validierungsverlust des kleinen \
-             Transformers in nats pro Zeichen über den Trainingsschritten, \
-             fallend vom Wert log V der Gleichverteilung; waagrechte Linien \
-             markieren die Validierungs-Kreuzentropie des Unigramm- und des \
+             Transformers in nats pro Zeichen über den Trainingsschritten; \
+             der Verlust beginnt über dem Wert log V der Gleichverteilung \
+             und fällt dann; gestrichelte waagrechte Linien markieren log V \
+             und die Validierungs-Kreuzentropie des Unigramm- und des \
              Bigramm-Modells.",
             "Line chart: training and validation loss of the small \
-             transformer in nats per character over the training steps, \
-             falling from the uniform guess log V; horizontal lines mark \
-             the validation cross-entropy of the unigram and the bigram \
-             model.",
+             transformer in nats per character against the training step; \
+             the loss starts above log V, the value of the uniform guess, \
+             and then falls; dashed horizontal lines mark log V and the \
+             validation cross-entropy of the unigram and bigram models.",
         ],
         draw: lm_training,
     },
@@ -188,8 +189,8 @@ fn lm_training(lang: Lang) -> Result<String> {
             ))
             .map_err(plot_err)?
             .label(lang.pick(
-                "Training (Verlust des Minibatchs)",
-                "training (minibatch loss)",
+                "Training (Verlust des Mini-Batchs)",
+                "training (mini-batch loss)",
             ))
             .legend(line_key(PALETTE[5].stroke_width(2)));
         chart
@@ -273,7 +274,7 @@ fn lm_samples(lang: Lang) -> Result<String> {
         }
         let note = lang.pick(
             "Eingabe „Die “, dann Zeichen für Zeichen gezogen, Startwert 4",
-            "prompt \"Die \", then drawn character by character, seed 4",
+            "prompt \"Die \", then sampled character by character, seed 4",
         );
         root.draw(&Text::new(
             note,
