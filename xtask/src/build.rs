@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use mdbook_driver::MDBook;
@@ -11,6 +12,7 @@ use mdbook_katex::preprocess::{Render, get_render_tasks};
 use mdbook_preprocessor::book::Book;
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
+use crate::cache::Cache;
 use crate::checks;
 use crate::lang::Lang;
 use crate::preprocess::Literate;
@@ -89,6 +91,8 @@ pub struct CheckedKatex {
     pub lang: Lang,
     /// The registry, to name the formula behind an error.
     pub registry: Registry,
+    /// Formulas kept between rebuilds (`cargo xtask serve` only).
+    pub cache: Option<Arc<Cache>>,
 }
 
 impl Preprocessor for CheckedKatex {
@@ -115,19 +119,25 @@ impl Preprocessor for CheckedKatex {
                 fs::read_to_string(ctx.root.join(&file)).unwrap_or_default();
             let mut out = String::with_capacity(ch.content.len() * 4);
             for task in get_render_tasks(&ch.content, "", &extra) {
-                let (item, opts, delimiter) = match task {
+                let (item, opts, delimiter, is_display) = match task {
                     Render::Text(text) => {
                         out.push_str(text);
                         continue;
                     }
                     Render::InlineTask(item) => {
-                        (item, &inline, &extra.inline_delimiter)
+                        (item, &inline, &extra.inline_delimiter, false)
                     }
                     Render::DisplayTask(item) => {
-                        (item, &display, &extra.block_delimiter)
+                        (item, &display, &extra.block_delimiter, true)
                     }
                 };
-                match katex::render_with_opts(item, opts) {
+                let rendered = match &self.cache {
+                    Some(cache) => cache.katex(item, is_display, || {
+                        katex::render_with_opts(item, opts)
+                    }),
+                    None => katex::render_with_opts(item, opts),
+                };
+                match rendered {
                     Ok(html) => out.push_str(&protect_from_markdown(&html)),
                     Err(e) => {
                         problems.push(self.locate(
@@ -219,8 +229,27 @@ pub fn build_language(
     lang: Lang,
     registry: &Registry,
 ) -> Result<()> {
-    let config = language_config(root, out, lang)?;
+    build_language_with(root, out, lang, registry, true, None)
+}
+
+/// Builds one language into `out/<code>/`, with or without the link to
+/// the other language, and with the caches of `cargo xtask serve`.
+pub fn build_language_with(
+    root: &Path,
+    out: &Path,
+    lang: Lang,
+    registry: &Registry,
+    language_switch: bool,
+    cache: Option<Arc<Cache>>,
+) -> Result<()> {
+    let mut config = language_config(root, out, lang)?;
     katex_config(root, &config)?;
+    if cache.is_some() {
+        // `serve` builds drafts: no search index and no print page, the
+        // two parts of mdBook's output that take long to write.
+        config.set("output.html.search.enable", false)?;
+        config.set("output.html.print.enable", false)?;
+    }
     let mut book =
         MDBook::load_with_config(root, config).with_context(|| {
             format!(
@@ -233,11 +262,13 @@ pub fn build_language(
         root: root.to_path_buf(),
         lang,
         registry: registry.clone(),
-        language_switch: true,
+        language_switch,
+        cache: cache.clone(),
     });
     book.with_preprocessor(CheckedKatex {
         lang,
         registry: registry.clone(),
+        cache,
     });
     book.build()
         .with_context(|| format!("building the {} book failed", lang.name()))?;
@@ -291,7 +322,7 @@ pub fn build_book(root: &Path, out: &Path) -> Result<()> {
 
 /// Names the Markdown source of a problem found in a built page
 /// (`de/intro.html` comes from `src/de/intro.md`).
-fn with_source(root: &Path, mut problem: Problem) -> Problem {
+pub fn with_source(root: &Path, mut problem: Problem) -> Problem {
     let built = Path::new(&problem.file);
     let source = Path::new("src").join(built.with_extension("md"));
     if built.extension().is_some_and(|e| e == "html")
@@ -321,7 +352,7 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// `book/index.html`: leads to the German book and offers the English one.
-fn landing_page() -> String {
+pub fn landing_page() -> String {
     let de = Lang::De;
     let en = Lang::En;
     format!(

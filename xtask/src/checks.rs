@@ -196,15 +196,22 @@ const LOADING: &str = "link[href], script[src], img[src], iframe[src], \
 /// The built site at `out`: no HTML, CSS or JS file loads anything from
 /// another host, and every internal link and `#anchor` resolves.
 pub fn site(out: &Path) -> Vec<Problem> {
+    let mut files = Vec::new();
+    walk(out, &mut |p| files.push(p.to_path_buf()));
+    site_files(out, &files)
+}
+
+/// The checks of [`site`] for `files` of the site at `out` only; their
+/// links are resolved against the whole site. `cargo xtask serve` checks
+/// the pages that a rebuild changed.
+pub fn site_files(out: &Path, files: &[PathBuf]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut ids: HashMap<PathBuf, HashSet<String>> = HashMap::new();
     let rel = |p: &Path| p.strip_prefix(out).unwrap_or(p).display().to_string();
-    let mut files = Vec::new();
-    walk(out, &mut |p| files.push(p.to_path_buf()));
     let loading = Selector::parse(LOADING).unwrap();
     let anchors = Selector::parse("a[href]").unwrap();
 
-    for file in &files {
+    for file in files {
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
         let Ok(text) = fs::read_to_string(file) else {
             continue;

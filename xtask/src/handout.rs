@@ -124,10 +124,12 @@ pub fn write_handout_html(
         lang,
         registry: registry.clone(),
         language_switch: false,
+        cache: None,
     });
     book.with_preprocessor(CheckedKatex {
         lang,
         registry: registry.clone(),
+        cache: None,
     });
     let (book, _) = book.preprocess_book(&MarkdownRenderer::new())?;
     let pages: Vec<HandoutPage> = book

@@ -5,6 +5,7 @@
 //! Run it as `cargo xtask book`; the checks also run under `cargo test`.
 
 pub mod build;
+pub mod cache;
 pub mod checks;
 pub mod directives;
 pub mod figures;
@@ -13,3 +14,4 @@ pub mod lang;
 pub mod preprocess;
 pub mod problem;
 pub mod registry;
+pub mod serve;

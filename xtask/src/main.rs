@@ -33,6 +33,19 @@ enum Command {
     },
     /// Checks the sources without building: language parity and formulas.
     Check,
+    /// Builds the book, serves it on 127.0.0.1 and rebuilds what changed
+    /// whenever a source changes; the open page reloads itself.
+    Serve {
+        /// Build only this language (de or en); default both.
+        #[arg(long, value_parser = ["de", "en"])]
+        lang: Option<String>,
+        /// The port; by default a free one, printed at the start.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The book root to build (default: this repository).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +95,36 @@ fn main() -> ExitCode {
                     start.elapsed().as_secs_f64()
                 )
             })
+        }
+        Command::Serve {
+            lang,
+            port,
+            root: book,
+        } => {
+            let mut args = vec!["serve".to_string()];
+            if let Some(lang) = &lang {
+                args.extend(["--lang".to_string(), lang.clone()]);
+            }
+            if let Some(book) = &book {
+                args.extend(["--root".to_string(), book.display().to_string()]);
+            }
+            let langs =
+                match lang.as_deref().and_then(xtask::lang::Lang::from_code) {
+                    Some(l) => vec![l],
+                    None => xtask::lang::Lang::ALL.to_vec(),
+                };
+            let book_root = match book {
+                Some(b) => std::path::absolute(b).unwrap_or_default(),
+                None => root.clone(),
+            };
+            xtask::serve::serve(xtask::serve::Options {
+                root: book_root,
+                repo: root.clone(),
+                langs,
+                port,
+                args,
+            })
+            .map(|()| "stopped".to_string())
         }
         Command::Check => {
             let mut problems = xtask::checks::parity(&root);

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
 
+use crate::cache::Cache;
 use crate::directives::{self, Directive, Kind};
 use crate::figures;
 use crate::lang::Lang;
@@ -281,6 +282,8 @@ pub struct Literate {
     pub registry: Registry,
     /// Whether to add the link to the other language (not in the handout).
     pub language_switch: bool,
+    /// Figures kept between rebuilds (`cargo xtask serve` only).
+    pub cache: Option<Arc<Cache>>,
 }
 
 impl Preprocessor for Literate {
@@ -472,7 +475,11 @@ impl Literate {
             Kind::Figure => {
                 let figure = figures::find(&d.id).expect("checked by number()");
                 let number = &numbers.figures[&d.id].number;
-                let svg = (figure.draw)(lang).map_err(|e| {
+                let svg = match &self.cache {
+                    Some(cache) => cache.figure(figure, lang),
+                    None => (figure.draw)(lang),
+                }
+                .map_err(|e| {
                     format!("figure `{}` could not be drawn: {e:#}", d.id)
                 })?;
                 if d.rest.is_empty() {

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -178,8 +179,13 @@ impl Listing {
 /// The lines between `// ANCHOR: name` and `// ANCHOR_END: name`, as
 /// rust-lang/book and mdBook's `{{#include file:name}}` understand them.
 pub fn extract_anchor(text: &str, name: &str) -> Option<String> {
-    let begin = Regex::new(r"^\s*//\s*ANCHOR:\s*([\w-]+)\s*$").unwrap();
-    let end = Regex::new(r"^\s*//\s*ANCHOR_END:\s*([\w-]+)\s*$").unwrap();
+    static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*//\s*ANCHOR:\s*([\w-]+)\s*$").unwrap()
+    });
+    static END: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*//\s*ANCHOR_END:\s*([\w-]+)\s*$").unwrap()
+    });
+    let (begin, end) = (&*BEGIN, &*END);
     let mut inside = false;
     let mut lines = Vec::new();
     for line in text.lines() {
@@ -222,11 +228,12 @@ fn check_test(root: &Path, test: &str) -> Result<(), String> {
     })?;
     let text = fs::read_to_string(root.join(file))
         .map_err(|e| format!("test `{test}`: cannot read {file}: {e}"))?;
-    let pattern = format!(
-        r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*fn\s+{}\s*\(",
-        regex::escape(name)
-    );
-    if Regex::new(&pattern).unwrap().is_match(&text) {
+    // One pattern for all test functions, compiled once: building a
+    // pattern per test took most of the time of loading the registry.
+    static TEST_FN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*fn\s+(\w+)\s*\(").unwrap()
+    });
+    if TEST_FN.captures_iter(&text).any(|c| &c[1] == name) {
         Ok(())
     } else {
         Err(format!("test `{test}`: no `#[test] fn {name}` in {file}"))
