@@ -7,7 +7,9 @@
 // - the language switch leads to the same page in the other language;
 // - the search finds the chapter's key words in both languages;
 // - axe-core finds no violation of impact "serious" or "critical";
-// - a screenshot of each chapter's first page goes to book/screenshots/.
+// - a screenshot of each chapter's first page goes to book/screenshots/;
+// - at phone width (390 px): no sideways scrolling of the page, formula
+//   numbers clear of their formulas, wide content in scroll boxes.
 //
 // Usage (from the repository root, after `cargo xtask book`):
 //   npm ci --prefix tests/browser && node tests/browser/check.mjs book
@@ -244,6 +246,64 @@ for (const lang of ["de", "en"]) {
     if (!hit) say(`search for "${term}" finds nothing outside the glossary`);
     else if (!hit.includes(`${chapter}/`)) {
       say(`search for "${term}": first hit ${hit} is not in ${chapter}`);
+    }
+    await page.close();
+  }
+}
+
+// The same pages on a phone (390×844 CSS pixels): the page never scrolls
+// sideways, no formula number is drawn over its formula, and whatever is
+// wider than the column (a formula, a table, a listing) scrolls inside a
+// box of its own. A screenshot of each chapter's first page goes beside
+// the desktop ones.
+const PHONE = { width: 390, height: 844 };
+const phone = await browser.newContext({ viewport: PHONE });
+for (const lang of ["de", "en"]) {
+  for (const rel of pages(lang)) {
+    if (rel.endsWith("print.html")) continue;
+    const page = await phone.newPage();
+    const say = (msg) => problems.push(`${rel} at ${PHONE.width} px: ${msg}`);
+    await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
+    await page.evaluate(() => document.fonts.ready);
+    const found = await page.evaluate(() => {
+      const out = [];
+      const vw = window.innerWidth;
+      const docWidth = document.documentElement.scrollWidth;
+      if (docWidth > vw + 1) out.push(`the page is ${docWidth} px wide`);
+      const meets = (a, b) =>
+        a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
+        a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+      for (const d of document.querySelectorAll(".katex-display")) {
+        const tag = d.querySelector(".tag");
+        if (!tag) continue;
+        const t = tag.getBoundingClientRect();
+        const hit = [...d.querySelectorAll(".katex-html > .base")].some((b) =>
+          meets(t, b.getBoundingClientRect()),
+        );
+        const id = d.closest(".formula")?.id ?? "a formula";
+        if (hit) out.push(`the number ${tag.textContent} is drawn over ${id}`);
+      }
+      const scrolls = (el) => {
+        for (let e = el; e && e !== document.body; e = e.parentElement) {
+          if (["auto", "scroll", "hidden"].includes(getComputedStyle(e).overflowX)) return true;
+        }
+        return false;
+      };
+      const wide = "main table, main pre, main .katex-display, main figure, main p, main li";
+      for (const el of document.querySelectorAll(wide)) {
+        if (el.getBoundingClientRect().right > vw + 1 && !scrolls(el)) {
+          out.push(`<${el.tagName.toLowerCase()} class="${el.className}"> runs past the edge`);
+        }
+      }
+      return out;
+    });
+    for (const msg of found) say(msg);
+    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
+    if (chapter) {
+      await page.screenshot({
+        path: path.join(screenshots, `${lang}-${chapter[2]}-phone.png`),
+        fullPage: true,
+      });
     }
     await page.close();
   }
