@@ -9,7 +9,9 @@
 // - axe-core finds no violation of impact "serious" or "critical";
 // - a screenshot of each chapter's first page goes to book/screenshots/;
 // - at phone width (390 px): no sideways scrolling of the page, formula
-//   numbers clear of their formulas, wide content in scroll boxes.
+//   numbers clear of their formulas, wide content in scroll boxes, figure
+//   labels of at least 9 px or the figure at full size on a tap;
+// - in the dark theme "coal": axe finds no text with too little contrast.
 //
 // Usage (from the repository root, after `cargo xtask book`):
 //   npm ci --prefix tests/browser && node tests/browser/check.mjs book
@@ -257,6 +259,9 @@ for (const lang of ["de", "en"]) {
 // box of its own. A screenshot of each chapter's first page goes beside
 // the desktop ones.
 const PHONE = { width: 390, height: 844 };
+// The smallest label of a figure a reader must be able to read, in CSS
+// pixels as shown (or the figure opens at full size on a tap).
+const MIN_LABEL_PX = 9;
 const phone = await browser.newContext({ viewport: PHONE });
 for (const lang of ["de", "en"]) {
   for (const rel of pages(lang)) {
@@ -298,12 +303,67 @@ for (const lang of ["de", "en"]) {
       return out;
     });
     for (const msg of found) say(msg);
+
+    // Figures: labels of at least MIN_LABEL_PX as shown, or the figure
+    // opens at full size on a tap.
+    const figures = await page.$$("figure.figure svg.plot");
+    for (const svg of figures) {
+      const smallest = () =>
+        svg.evaluate((el) => {
+          const scale = el.getBoundingClientRect().width / el.viewBox.baseVal.width;
+          const sizes = [...el.querySelectorAll("text")].map(
+            (t) => parseFloat(getComputedStyle(t).fontSize) * scale,
+          );
+          return sizes.length ? Math.min(...sizes) : Infinity;
+        });
+      if ((await smallest()) >= MIN_LABEL_PX) continue;
+      await svg.scrollIntoViewIfNeeded();
+      await svg.click();
+      const after = await smallest();
+      const id = await svg.evaluate((el) => el.closest("figure").id);
+      if (after < MIN_LABEL_PX) {
+        say(`figure ${id}: labels ${after.toFixed(1)} px even after a tap`);
+      }
+      await svg.click();
+    }
+
     const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
     if (chapter) {
       await page.screenshot({
         path: path.join(screenshots, `${lang}-${chapter[2]}-phone.png`),
         fullPage: true,
       });
+    }
+    await page.close();
+  }
+}
+
+// A dark theme: every page in mdBook's "coal" theme, where axe checks the
+// contrast of all text (formulas, listings, captions, links, sidebar).
+const DARK = "coal";
+const dark = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+await dark.addInitScript((theme) => localStorage.setItem("mdbook-theme", theme), DARK);
+for (const lang of ["de", "en"]) {
+  for (const rel of pages(lang)) {
+    if (rel.endsWith("print.html")) continue;
+    const page = await dark.newPage();
+    await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
+    await page.evaluate(() => document.fonts.ready);
+    const theme = await page.evaluate(() => document.documentElement.className);
+    if (!theme.split(" ").includes(DARK)) {
+      problems.push(`${rel}: theme ${DARK} not applied (class "${theme}")`);
+    }
+    await page.addScriptTag({ path: AXE });
+    const low = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { runOnly: ["color-contrast"] });
+      return result.violations.flatMap((v) =>
+        v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")}: ${n.any[0]?.message ?? v.help}`),
+      );
+    });
+    for (const v of low) problems.push(`${rel} in theme ${DARK}: ${v}`);
+    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
+    if (chapter && chapter[2] === "ch02") {
+      await page.screenshot({ path: path.join(screenshots, `${lang}-${chapter[2]}-${DARK}.png`) });
     }
     await page.close();
   }
