@@ -55,6 +55,10 @@ impl Fixture {
         fixture.write("book.toml", &read(&real.join("book.toml")));
         fixture.write("src/macros.txt", &read(&real.join("src/macros.txt")));
         fixture.write("theme/book.css", &read(&real.join("theme/book.css")));
+        fixture.write(
+            "theme/figure-zoom.js",
+            &read(&real.join("theme/figure-zoom.js")),
+        );
         let katex = xtask::build::KATEX_THEME;
         xtask::build::copy_dir(&real.join(katex), &fixture.path().join(katex))
             .expect("copy KaTeX theme");
