@@ -137,6 +137,19 @@ const screenshots = path.join(book, "screenshots");
 fs.mkdirSync(screenshots, { recursive: true });
 let checked = 0;
 
+/** Opens `rel` in `ctx` and waits until it and its fonts are loaded. */
+async function visit(ctx, rel) {
+  const page = await ctx.newPage();
+  await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
+  await page.evaluate(() => document.fonts.ready);
+  return page;
+}
+
+/** The chapter ("ch02") whose first page `rel` is, or null. */
+function chapterStart(rel) {
+  return rel.match(/^(de|en)\/(ch\d+)\/index\.html$/)?.[2] ?? null;
+}
+
 /** Opens a page and records every console error and bad request. */
 async function open(rel) {
   const page = await context.newPage();
@@ -222,9 +235,9 @@ for (const lang of ["de", "en"]) {
     });
     for (const v of violations) say(`axe: ${v}`);
 
-    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
+    const chapter = chapterStart(rel);
     if (chapter) {
-      await page.screenshot({ path: path.join(screenshots, `${lang}-${chapter[2]}.png`), fullPage: true });
+      await page.screenshot({ path: path.join(screenshots, `${lang}-${chapter}.png`), fullPage: true });
     }
     await page.close();
   }
@@ -266,10 +279,8 @@ const phone = await browser.newContext({ viewport: PHONE });
 for (const lang of ["de", "en"]) {
   for (const rel of pages(lang)) {
     if (rel.endsWith("print.html")) continue;
-    const page = await phone.newPage();
+    const page = await visit(phone, rel);
     const say = (msg) => problems.push(`${rel} at ${PHONE.width} px: ${msg}`);
-    await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
-    await page.evaluate(() => document.fonts.ready);
     const found = await page.evaluate(() => {
       const out = [];
       const vw = window.innerWidth;
@@ -327,10 +338,10 @@ for (const lang of ["de", "en"]) {
       await svg.click();
     }
 
-    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
+    const chapter = chapterStart(rel);
     if (chapter) {
       await page.screenshot({
-        path: path.join(screenshots, `${lang}-${chapter[2]}-phone.png`),
+        path: path.join(screenshots, `${lang}-${chapter}-phone.png`),
         fullPage: true,
       });
     }
@@ -346,9 +357,7 @@ await dark.addInitScript((theme) => localStorage.setItem("mdbook-theme", theme),
 for (const lang of ["de", "en"]) {
   for (const rel of pages(lang)) {
     if (rel.endsWith("print.html")) continue;
-    const page = await dark.newPage();
-    await page.goto(`${origin}/${rel}`, { waitUntil: "load" });
-    await page.evaluate(() => document.fonts.ready);
+    const page = await visit(dark, rel);
     const theme = await page.evaluate(() => document.documentElement.className);
     if (!theme.split(" ").includes(DARK)) {
       problems.push(`${rel}: theme ${DARK} not applied (class "${theme}")`);
@@ -361,9 +370,8 @@ for (const lang of ["de", "en"]) {
       );
     });
     for (const v of low) problems.push(`${rel} in theme ${DARK}: ${v}`);
-    const chapter = rel.match(/^(de|en)\/(ch\d+)\/index\.html$/);
-    if (chapter && chapter[2] === "ch02") {
-      await page.screenshot({ path: path.join(screenshots, `${lang}-${chapter[2]}-${DARK}.png`) });
+    if (chapterStart(rel) === "ch02") {
+      await page.screenshot({ path: path.join(screenshots, `${lang}-ch02-${DARK}.png`) });
     }
     await page.close();
   }

@@ -101,13 +101,6 @@ fn main() -> ExitCode {
             port,
             root: book,
         } => {
-            let mut args = vec!["serve".to_string()];
-            if let Some(lang) = &lang {
-                args.extend(["--lang".to_string(), lang.clone()]);
-            }
-            if let Some(book) = &book {
-                args.extend(["--root".to_string(), book.display().to_string()]);
-            }
             let langs =
                 match lang.as_deref().and_then(xtask::lang::Lang::from_code) {
                     Some(l) => vec![l],
@@ -122,7 +115,6 @@ fn main() -> ExitCode {
                 repo: root.clone(),
                 langs,
                 port,
-                args,
             })
             .map(|()| "stopped".to_string())
         }

@@ -16,7 +16,7 @@
 //! to `book/`: the script that reloads the page is added to each HTML page
 //! as it is served, so no built file contains it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -48,9 +48,6 @@ pub struct Options {
     pub langs: Vec<Lang>,
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The arguments to start the recompiled binary with (without the
-    /// port, which `serve` adds).
-    pub args: Vec<String>,
 }
 
 /// The path under which the reload script and the build state are served.
@@ -167,7 +164,7 @@ pub fn serve(options: Options) -> Result<()> {
         let start = Instant::now();
         if change.code && own_code {
             match recompile(&options.repo, &exe) {
-                Ok(true) => restart(&exe, &options, port),
+                Ok(true) => restart(&exe, port),
                 Ok(false) => {}
                 Err(e) => {
                     let msg = format!("{e:#}");
@@ -463,10 +460,20 @@ fn recompile(repo: &Path, exe: &Path) -> Result<bool> {
 }
 
 /// Replaces this process with the recompiled binary, on the same port.
-fn restart(exe: &Path, options: &Options, port: u16) -> ! {
+fn restart(exe: &Path, port: u16) -> ! {
     eprintln!("restarting with the recompiled binary");
     let mut cmd = Command::new(exe);
-    cmd.args(&options.args).args(["--port", &port.to_string()]);
+    // The same arguments as this process, with the port it got (a free
+    // one may have been picked).
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--port" {
+            args.next();
+        } else if !arg.starts_with("--port=") {
+            cmd.arg(arg);
+        }
+    }
+    cmd.args(["--port", &port.to_string()]);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt as _;
@@ -644,24 +651,20 @@ fn reload_script() -> String {
 
 /// The media type for a file extension.
 fn mime(ext: &str) -> &'static str {
-    static TYPES: &[(&str, &str)] = &[
-        ("html", "text/html; charset=utf-8"),
-        ("css", "text/css; charset=utf-8"),
-        ("js", "text/javascript; charset=utf-8"),
-        ("json", "application/json"),
-        ("svg", "image/svg+xml"),
-        ("png", "image/png"),
-        ("ico", "image/x-icon"),
-        ("woff", "font/woff"),
-        ("woff2", "font/woff2"),
-        ("ttf", "font/ttf"),
-        ("txt", "text/plain; charset=utf-8"),
-    ];
-    let types: HashMap<&str, &str> = TYPES.iter().copied().collect();
-    types
-        .get(ext)
-        .copied()
-        .unwrap_or("application/octet-stream")
+    match ext {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 #[cfg(test)]
