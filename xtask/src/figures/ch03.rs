@@ -1053,6 +1053,22 @@ mod tests {
     }
 
     #[test]
+    fn adaptive_step_sizes_caption_meeting_point_is_computed() {
+        // The caption: RMSProp's two coordinates are within 1 % of each
+        // other from t ≈ 225 on, and still 4 % apart at t = 210.
+        let rates = adaptive_rates().unwrap();
+        let gap = |t: usize| {
+            let (steep, flat) = (rates[1][0][t - 1].1, rates[1][1][t - 1].1);
+            (steep / flat - 1.0).abs()
+        };
+        let first = (1..=ADAPTIVE_STEPS as usize)
+            .find(|&t| (t..=ADAPTIVE_STEPS as usize).all(|u| gap(u) < 0.01))
+            .unwrap();
+        assert_eq!(first, 225);
+        assert!(rounds_to(gap(210) * 100.0, 4.0, 0), "{}", gap(210));
+    }
+
+    #[test]
     fn rosenbrock_minimum_is_one_one() {
         let m = row(&[1.0, 1.0]);
         assert_eq!(rosenbrock(&m), 0.0);
