@@ -338,3 +338,110 @@ fn math_is_never_read_as_markdown() {
     let cells = scraper::Selector::parse("td").unwrap();
     assert_eq!(doc.select(&cells).count(), 2, "math split a table cell");
 }
+
+/// Gives the fixture a references page in both languages with one entry,
+/// cited from the chapter page.
+fn with_references(f: &Fixture) {
+    for (lang, intro, chapter, title) in [
+        ("de", "Einleitung", "Kapitel", "Literatur"),
+        ("en", "Introduction", "Chapter", "References"),
+    ] {
+        f.write(
+            &format!("src/{lang}/SUMMARY.md"),
+            &format!(
+                "# Summary\n\n[{intro}](intro.md)\n\n- [{chapter}](ch01.md)\n\n[{title}](references.md)\n"
+            ),
+        );
+        f.write(
+            &format!("src/{lang}/references.md"),
+            &format!(
+                "# {title}\n\n- <span id=\"ref-vaswani2017\"></span>Vaswani, A. et al. (2017): Attention Is All You Need.\n"
+            ),
+        );
+        f.replace(
+            &format!("src/{lang}/ch01.md"),
+            "See {{#eq half}}.",
+            "See {{#eq half}} and\n[Vaswani et al. 2017](references.md#ref-vaswani2017).",
+        );
+    }
+}
+
+#[test]
+fn a_cited_entry_builds_and_its_link_resolves() {
+    let f = Fixture::new();
+    with_references(&f);
+    let out = f.build().unwrap_or_else(|e| panic!("{e}"));
+    let html = genai_book::read(&out.join("en/ch01.html"));
+    assert!(html.contains("href=\"references.html#ref-vaswani2017\""));
+    assert_eq!(problems(xtask::citations::check(f.path())), "");
+}
+
+#[test]
+fn a_citation_without_entry_names_page_line_and_id() {
+    let f = Fixture::new();
+    with_references(&f);
+    f.replace("src/de/ch01.md", "#ref-vaswani2017", "#ref-vaswani2071");
+    let e = f.build_error();
+    assert_mentions(
+        &e,
+        &[
+            "src/de/ch01.md:6: citation `ref-vaswani2071` has no entry in src/de/references.md",
+            // The entry is then cited nowhere in German.
+            "src/de/references.md:3: entry `ref-vaswani2017` is cited nowhere",
+        ],
+    );
+}
+
+#[test]
+fn an_entry_that_nothing_cites_names_the_references_page_and_line() {
+    let f = Fixture::new();
+    with_references(&f);
+    f.replace(
+        "src/en/ch01.md",
+        "[Vaswani et al. 2017](references.md#ref-vaswani2017)",
+        "no citation",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["src/en/references.md:3: entry `ref-vaswani2017` is cited nowhere"],
+    );
+}
+
+#[test]
+fn an_author_and_year_without_link_is_reported() {
+    let f = Fixture::new();
+    with_references(&f);
+    f.replace(
+        "src/en/intro.md",
+        "Text",
+        "As Vaswani et al. (2017) show, text",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/en/intro.md:3: `Vaswani et al. (2017` cites `ref-vaswani2017` without a link",
+        ],
+    );
+}
+
+#[test]
+fn an_entry_in_one_language_only_is_reported() {
+    let f = Fixture::new();
+    with_references(&f);
+    f.replace(
+        "src/de/references.md",
+        "Need.\n",
+        "Need.\n- <span id=\"ref-kingma2015\"></span>Kingma, D. P.; Ba, J. (2015): Adam.\n",
+    );
+    f.replace(
+        "src/de/intro.md",
+        "Text",
+        "[Kingma und Ba 2015](references.md#ref-kingma2015)",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/en/references.md: entry `ref-kingma2015` is only in the German references page",
+        ],
+    );
+}

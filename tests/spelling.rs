@@ -54,6 +54,16 @@ static TECHNICAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\S*[0-9_/\\:=]\S*|\b[a-z]+[A-Z]\w*").unwrap()
 });
 
+/// An element in the other language, `<cite lang="en">Layer
+/// Normalization</cite>` on a German page: its text is checked with the
+/// dictionary of its `lang`.
+static LANG_ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?s)<(?:cite|span|i|em|q)\s+lang="(de|en)"[^>]*>(.*?)</(?:cite|span|i|em|q)>"#,
+    )
+    .unwrap()
+});
+
 /// The prose lines of one Markdown file, with code and math removed and
 /// line numbers kept.
 fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
@@ -63,6 +73,24 @@ fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
     });
     let is_glossary = file.ends_with("glossary.md");
     let mut lines = Vec::new();
+    // Text marked with another language goes to that dictionary, line by
+    // line, and is blanked out of the page's own lines.
+    for c in LANG_ELEMENT.captures_iter(&text) {
+        let inner = c.get(2).unwrap();
+        let first = text[..inner.start()].matches('\n').count();
+        for (k, part) in inner.as_str().split('\n').enumerate() {
+            lines.push(Line {
+                file: file.to_string(),
+                number: first + k + 1,
+                dictionary: dictionary(&c[1]),
+                text: words(&clean(part)),
+            });
+        }
+    }
+    let text = LANG_ELEMENT.replace_all(&text, |c: &regex::Captures| {
+        let breaks: String = c[0].chars().filter(|&ch| ch == '\n').collect();
+        format!(" {breaks}")
+    });
     let mut in_fence = false;
     for (i, raw) in text.lines().enumerate() {
         if raw.trim_start().starts_with("```")
@@ -74,22 +102,7 @@ fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
         if in_fence {
             continue;
         }
-        let mut clean = INLINE_CODE.replace_all(raw, " ").into_owned();
-        clean = INLINE_MATH.replace_all(&clean, " ").into_owned();
-        clean = DIRECTIVE.replace_all(&clean, " ").into_owned();
-        clean = URL.replace_all(&clean, " ").into_owned();
-        clean = TAG.replace_all(&clean, " ").into_owned();
-        clean = TECHNICAL.replace_all(&clean, " ").into_owned();
-        // Single letters are symbols (x, ε), and an English possessive
-        // is checked as its noun.
-        let words = |t: &str| -> String {
-            WORD.find_iter(t)
-                .map(|m| m.as_str())
-                .filter(|w| w.chars().count() > 1)
-                .map(|w| w.trim_end_matches("'s").trim_end_matches("’s"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let clean = clean(raw);
         let cells: Vec<&str> = clean.split('|').collect();
         if is_glossary && cells.len() >= 4 {
             for (cell, dict) in [(cells[1], "de_DE"), (cells[2], "en_US")] {
@@ -110,6 +123,28 @@ fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
         });
     }
     lines
+}
+
+/// One line with code, math, directives, links, tags and identifiers
+/// removed.
+fn clean(raw: &str) -> String {
+    let mut clean = INLINE_CODE.replace_all(raw, " ").into_owned();
+    clean = INLINE_MATH.replace_all(&clean, " ").into_owned();
+    clean = DIRECTIVE.replace_all(&clean, " ").into_owned();
+    clean = URL.replace_all(&clean, " ").into_owned();
+    clean = TAG.replace_all(&clean, " ").into_owned();
+    TECHNICAL.replace_all(&clean, " ").into_owned()
+}
+
+/// The words of a cleaned line: single letters are symbols (x, ε), and an
+/// English possessive is checked as its noun.
+fn words(t: &str) -> String {
+    WORD.find_iter(t)
+        .map(|m| m.as_str())
+        .filter(|w| w.chars().count() > 1)
+        .map(|w| w.trim_end_matches("'s").trim_end_matches("’s"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs `hunspell -a` on the lines and returns the unknown words of each.
@@ -236,4 +271,23 @@ fn code_math_and_urls_are_not_prose() {
     assert_eq!(lines[4].number, 5);
     assert_eq!(all[4], "siehe Link fett");
     assert_eq!(all[5], "Eine Kurve");
+}
+
+#[test]
+fn text_marked_with_another_language_goes_to_its_dictionary() {
+    let text = "# Literatur\n\nBa (2016): <cite lang=\"en\">Layer\nNormalization</cite>. Preprint.\n";
+    let lines = prose("src/de/references.md", "de", text);
+    let de: Vec<(usize, &str)> = lines
+        .iter()
+        .filter(|l| l.dictionary == "de_DE")
+        .map(|l| (l.number, l.text.as_str()))
+        .collect();
+    let en: Vec<(usize, &str)> = lines
+        .iter()
+        .filter(|l| l.dictionary == "en_US")
+        .map(|l| (l.number, l.text.as_str()))
+        .collect();
+    assert_eq!(en, [(3, "Layer"), (4, "Normalization")]);
+    assert_eq!(de[2], (3, "Ba"));
+    assert_eq!(de[3], (4, "Preprint"));
 }

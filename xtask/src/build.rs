@@ -308,6 +308,7 @@ fn repair_sidebar_toggle(dir: &Path) -> Result<()> {
 /// and checks the result: no resource from another host, no broken link.
 pub fn build_book(root: &Path, out: &Path) -> Result<()> {
     let registry = Registry::load(root).map_err(|p| to_error(&p))?;
+    into_result(crate::citations::check(root)).context("citations")?;
     for lang in Lang::ALL {
         build_language(root, out, lang, &registry)?;
     }

@@ -332,9 +332,9 @@ fn render_markdown(
         match &events[i] {
             Event::Start(Tag::Heading {
                 level,
+                id: explicit,
                 classes,
                 attrs,
-                ..
             }) => {
                 let mut text = String::new();
                 let mut j = i + 1;
@@ -346,7 +346,10 @@ fn render_markdown(
                     }
                     j += 1;
                 }
-                let id = format!("{}--{}", page.slug, heading_id(&text));
+                let id = match explicit {
+                    Some(id) => format!("{}--{id}", page.slug),
+                    None => format!("{}--{}", page.slug, heading_id(&text)),
+                };
                 out_events.push(Event::Start(Tag::Heading {
                     level: *level,
                     id: Some(CowStr::from(id)),
@@ -428,11 +431,12 @@ fn rewrite_link(
     };
     if fragment.is_empty() {
         format!("#page-{slug}")
-    } else if ["eq-", "lst-", "fig-"]
+    } else if ["eq-", "lst-", "fig-", "ref-"]
         .iter()
         .any(|p| fragment.starts_with(p))
     {
-        // Formula, listing and figure ids are unique in the whole book.
+        // Formula, listing, figure and reference ids are unique in the
+        // whole book.
         format!("#{fragment}")
     } else {
         format!("#{slug}--{fragment}")

@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cache;
 pub mod checks;
+pub mod citations;
 pub mod directives;
 pub mod figures;
 pub mod handout;

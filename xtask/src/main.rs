@@ -31,7 +31,8 @@ enum Command {
         #[arg(long, default_value = "book")]
         out: PathBuf,
     },
-    /// Checks the sources without building: language parity and formulas.
+    /// Checks the sources without building: language parity, formulas and
+    /// citations.
     Check,
     /// Builds the book, serves it on 127.0.0.1 and rebuilds what changed
     /// whenever a source changes; the open page reloads itself.
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
         Command::Check => {
             let mut problems = xtask::checks::parity(&root);
             problems.extend(xtask::checks::formulas(&root));
+            problems.extend(xtask::citations::check(&root));
             xtask::problem::into_result(problems)
                 .map(|()| "sources are consistent".to_string())
         }
