@@ -7,8 +7,10 @@
 pub mod build;
 pub mod cache;
 pub mod checks;
+pub mod config;
 pub mod directives;
 pub mod figures;
+pub mod files;
 pub mod handout;
 pub mod lang;
 pub mod preprocess;
