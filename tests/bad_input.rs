@@ -168,6 +168,22 @@ fn a_listing_whose_doc_does_not_cite_its_number_is_reported() {
 }
 
 #[test]
+fn a_citation_only_in_the_unprinted_book_section_is_reported() {
+    // `# Book` stays in rustdoc but is not printed, so the number must
+    // stand in the part the reader sees.
+    let f = Fixture::new();
+    f.replace(
+        "listings/demo.rs",
+        "/// One half, formula (1.1).\n",
+        "/// One half.\n///\n/// # Book\n/// Formula (1.1).\n",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["listings/demo.rs", "must cite formula `half` as (1.1)"],
+    );
+}
+
+#[test]
 fn a_page_missing_in_one_language_names_the_page() {
     let f = Fixture::new();
     f.write("src/de/extra.md", "# Extra\n");

@@ -1,7 +1,7 @@
 //! Builds both languages of the book with mdBook as a library.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -14,6 +14,7 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
 use crate::cache::Cache;
 use crate::checks;
+pub use crate::config::language_config;
 use crate::lang::Lang;
 use crate::preprocess::Literate;
 use crate::problem::{Problem, into_result, to_error};
@@ -22,26 +23,6 @@ use crate::registry::Registry;
 /// The folder of the self-hosted KaTeX stylesheet and fonts, relative to
 /// the book root.
 pub const KATEX_THEME: &str = "theme/katex";
-
-/// The mdBook configuration of one language: `book.toml` with the source
-/// folder, build folder, language and title of that language.
-pub fn language_config(root: &Path, out: &Path, lang: Lang) -> Result<Config> {
-    let file = root.join("book.toml");
-    let mut config = Config::from_disk(&file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let key = format!("preprocessor.literate.title.{}", lang.code());
-    let title: String = config
-        .get(&key)
-        .map_err(|e| anyhow!("book.toml: {key}: {e}"))?
-        .ok_or_else(|| {
-            anyhow!("book.toml: no {key} (the title in {})", lang.name())
-        })?;
-    config.book.title = Some(title);
-    config.book.language = Some(lang.code().to_string());
-    config.book.src = PathBuf::from("src").join(lang.code());
-    config.build.build_dir = out.join(lang.code());
-    Ok(config)
-}
 
 /// Reads `[preprocessor.katex]` and refuses settings that would let a
 /// problem through unnoticed.
@@ -290,7 +271,7 @@ fn repair_sidebar_toggle(dir: &Path) -> Result<()> {
         r#"<label id="mdbook-sidebar-toggle" class="icon-button" "#;
     const FIXED: &str = r#"<label id="mdbook-sidebar-toggle" role="button" class="icon-button" "#;
     let mut files = Vec::new();
-    crate::checks::walk(dir, &mut |p| {
+    crate::files::walk(dir, &mut |p| {
         if p.extension().is_some_and(|e| e == "html") {
             files.push(p.to_path_buf());
         }

@@ -151,13 +151,13 @@ pub fn figure_inputs(repo: &Path, source: &str) -> Result<Vec<PathBuf>> {
                 .is_some_and(|n| n <= chapter);
         if wanted {
             files.push(dir.join("Cargo.toml"));
-            crate::checks::walk(&dir.join("src"), &mut |p| {
+            crate::files::walk(&dir.join("src"), &mut |p| {
                 files.push(p.to_path_buf())
             });
         }
     }
     if chapter == 4 {
-        crate::checks::walk(&repo.join("src/de"), &mut |p| {
+        crate::files::walk(&repo.join("src/de"), &mut |p| {
             files.push(p.to_path_buf())
         });
     }

@@ -10,8 +10,9 @@ use mdbook_driver::MDBook;
 use regex::Regex;
 use scraper::{Html, Selector};
 
-use crate::build::language_config;
+use crate::config::language_config;
 use crate::directives::{self, Kind};
+use crate::files::walk;
 use crate::lang::Lang;
 use crate::preprocess::{Page, number, pages};
 use crate::problem::Problem;
@@ -108,22 +109,6 @@ fn markdown_files(dir: &Path) -> BTreeSet<PathBuf> {
     files
 }
 
-/// Visits every file below `dir`, in sorted order.
-pub fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, visit);
-        } else {
-            visit(&path);
-        }
-    }
-}
-
 /// The structure of a SUMMARY.md: indentation and target of each entry,
 /// and separators, with the titles (which are translated) left out.
 fn summary_tree(root: &Path, lang: Lang) -> Vec<String> {
@@ -183,6 +168,97 @@ pub fn formulas(root: &Path) -> Vec<Problem> {
                     ),
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// The widest printed line of a listing, in characters: the PDF's code
+/// blocks fit 80 columns (rustfmt.toml sets the same width).
+pub const PRINTED_WIDTH: usize = 80;
+
+/// What the printed listings consist of, line by line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrintedLines {
+    /// Listings counted.
+    pub listings: usize,
+    /// `///` and `//!` lines.
+    pub doc: usize,
+    /// Lines of code: neither blank nor a comment.
+    pub code: usize,
+    /// `//` comments.
+    pub comments: usize,
+}
+
+/// Counts the lines of every listing as the book prints it (see
+/// [`crate::registry::printed`]).
+pub fn printed_lines(root: &Path) -> Result<PrintedLines, Vec<Problem>> {
+    let registry = Registry::load(root)?;
+    let mut count = PrintedLines::default();
+    for listing in registry.listing.values() {
+        let text = listing.printed(root).map_err(|msg| {
+            vec![Problem::new(listing.file.display().to_string(), msg)]
+        })?;
+        count.listings += 1;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("///") || line.starts_with("//!") {
+                count.doc += 1;
+            } else if line.starts_with("//") {
+                count.comments += 1;
+            } else if !line.is_empty() {
+                count.code += 1;
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Tidy rules for what the book prints of each listing: no line wider than
+/// [`PRINTED_WIDTH`], and no doctest (a doc comment's fenced block other
+/// than ```` ```text ````), which belongs in rustdoc.
+pub fn listings(root: &Path) -> Vec<Problem> {
+    let registry = match Registry::load(root) {
+        Ok(r) => r,
+        Err(problems) => return problems,
+    };
+    let mut problems = Vec::new();
+    for (id, listing) in &registry.listing {
+        let file = listing.file.display().to_string();
+        let Ok(text) = listing.printed(root) else {
+            continue;
+        };
+        let mut in_fence = false;
+        for (i, line) in text.lines().enumerate() {
+            let width = line.chars().count();
+            if width > PRINTED_WIDTH {
+                problems.push(Problem::new(
+                    &file,
+                    format!(
+                        "listing `{id}`, printed line {}: {width} columns, \
+                         more than {PRINTED_WIDTH}",
+                        i + 1
+                    ),
+                ));
+            }
+            let doc = line.trim_start();
+            let Some(info) = doc
+                .strip_prefix("///")
+                .or_else(|| doc.strip_prefix("//!"))
+                .and_then(|d| d.trim_start().strip_prefix("```"))
+            else {
+                continue;
+            };
+            if !in_fence && !matches!(info.trim(), "text" | "math") {
+                problems.push(Problem::new(
+                    &file,
+                    format!(
+                        "listing `{id}`, printed line {}: a doctest is \
+                         printed; keep it under `# Example`",
+                        i + 1
+                    ),
+                ));
+            }
+            in_fence = !in_fence;
         }
     }
     problems

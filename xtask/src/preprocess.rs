@@ -225,8 +225,8 @@ pub fn number(
                 format!("listing `{id}` is in the registry but on no page"),
             ));
         }
-        // The listing's documentation points back to its formulas.
-        let Ok(code) = listing.code(root) else {
+        // The printed listing points back to its formulas.
+        let Ok(code) = listing.printed(root) else {
             continue;
         };
         for formula in registry.formulas_of(id) {
@@ -238,8 +238,9 @@ pub fn number(
                 problems.push(Problem::new(
                     listing.file.display().to_string(),
                     format!(
-                        "the documentation of listing `{id}` (anchor `{}`) \
-                         must cite formula `{formula}` as {cite}",
+                        "the printed part of listing `{id}` (anchor `{}`) \
+                         must cite formula `{formula}` as {cite} (in its \
+                         summary or formula block: `# Book` is not printed)",
                         listing.anchor
                     ),
                 ));
@@ -421,7 +422,7 @@ impl Literate {
             Kind::Listing => {
                 let listing = &self.registry.listing[&d.id];
                 let number = &numbers.listings[&d.id].number;
-                let code = listing.code(&self.root)?;
+                let code = listing.printed(&self.root)?;
                 let mut formulas = Vec::new();
                 for f in self.registry.formulas_of(&d.id) {
                     let target = &numbers.formulas[f];

@@ -176,6 +176,91 @@ impl Listing {
     }
 }
 
+impl Listing {
+    /// What the book prints of the listing: its [`code`](Listing::code)
+    /// with the doc sections for rustdoc left out (see [`printed`]).
+    pub fn printed(&self, root: &Path) -> Result<String, String> {
+        self.code(root).map(|code| printed(&code))
+    }
+}
+
+/// The sections of a doc comment that rustdoc shows and the book does not
+/// print: the page around the listing says where it is in the book, which
+/// shapes go in and out, what goes wrong and how it is called.
+pub const UNPRINTED_SECTIONS: [&str; 6] =
+    ["Book", "Shapes", "Errors", "Example", "Examples", "Panics"];
+
+/// The printed part of a listing's code: signature, body, comments, and of
+/// each doc comment its summary, its formula (with the number the build
+/// checks). The sections in [`UNPRINTED_SECTIONS`] and
+/// every fenced block other than ```` ```text ```` (doctests) are left
+/// out; so are blank doc lines that would then end a doc comment or stand
+/// twice.
+pub fn printed(code: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    // Inside a dropped section; inside a fence, and whether it is dropped.
+    let mut dropping = false;
+    let mut fence: Option<bool> = None;
+    for line in code.lines() {
+        let Some(doc) = doc_text(line) else {
+            dropping = false;
+            fence = None;
+            trim_blank_doc_lines(&mut out);
+            out.push(line);
+            continue;
+        };
+        let doc = doc.trim_start();
+        if let Some(drop) = fence {
+            if doc.starts_with("```") {
+                fence = None;
+            }
+            if !(drop || dropping) {
+                out.push(line);
+            }
+            continue;
+        }
+        if let Some(info) = doc.strip_prefix("```") {
+            let drop = !matches!(info.trim(), "text" | "math");
+            fence = Some(drop);
+            if !(drop || dropping) {
+                out.push(line);
+            }
+            continue;
+        }
+        if let Some(heading) = doc.strip_prefix("# ") {
+            dropping = UNPRINTED_SECTIONS.contains(&heading.trim());
+        }
+        if dropping {
+            continue;
+        }
+        let blank = doc.is_empty();
+        if blank && out.last().is_none_or(|l| is_blank_doc(l)) {
+            continue;
+        }
+        out.push(line);
+    }
+    trim_blank_doc_lines(&mut out);
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// The text of a `///` or `//!` line after its marker.
+fn doc_text(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    t.strip_prefix("///").or_else(|| t.strip_prefix("//!"))
+}
+
+fn is_blank_doc(line: &str) -> bool {
+    doc_text(line).is_some_and(|d| d.trim().is_empty())
+}
+
+fn trim_blank_doc_lines(out: &mut Vec<&str>) {
+    while out.last().is_some_and(|l| is_blank_doc(l)) {
+        out.pop();
+    }
+}
+
 /// The lines between `// ANCHOR: name` and `// ANCHOR_END: name`, as
 /// rust-lang/book and mdBook's `{{#include file:name}}` understand them.
 pub fn extract_anchor(text: &str, name: &str) -> Option<String> {
@@ -237,5 +322,73 @@ fn check_test(root: &Path, test: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("test `{test}`: no `#[test] fn {name}` in {file}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printed;
+
+    #[test]
+    fn printed_keeps_summary_formula_and_code_and_drops_rustdoc_sections() {
+        let code = "\
+/// Adds one.
+///
+/// ```text
+/// f(x) = x + 1                                                 (1.1)
+/// ```
+///
+/// # Shapes
+/// A scalar.
+///
+/// # Book
+/// Formel (1.1) / formula (1.1).
+///
+/// # Errors
+/// None.
+///
+/// # Example
+/// ```
+/// # use demo::f;
+/// assert_eq!(f(1), 2);
+/// ```
+pub fn f(x: i32) -> i32 {
+    // A short comment stays.
+    x + 1
+}
+";
+        assert_eq!(
+            printed(code),
+            "\
+/// Adds one.
+///
+/// ```text
+/// f(x) = x + 1                                                 (1.1)
+/// ```
+pub fn f(x: i32) -> i32 {
+    // A short comment stays.
+    x + 1
+}
+"
+        );
+    }
+
+    #[test]
+    fn printed_drops_a_doctest_outside_a_section_and_keeps_other_headings() {
+        let code = "\
+/// Summary.
+///
+/// ```
+/// assert!(true);
+/// ```
+///
+/// # Numerics
+/// Why it is stable.
+fn g() {}
+";
+        assert_eq!(
+            printed(code),
+            "/// Summary.\n///\n/// # Numerics\n/// Why it is stable.\nfn g() {}\n"
+        );
     }
 }

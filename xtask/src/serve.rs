@@ -312,7 +312,7 @@ impl Builder {
     /// full check, `print.html` included, is `cargo xtask book`'s.
     fn changed_files(&self, out: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        checks::walk(out, &mut |p| files.push(p.to_path_buf()));
+        crate::files::walk(out, &mut |p| files.push(p.to_path_buf()));
         let Some(previous) = &self.current else {
             return files;
         };

@@ -26,22 +26,19 @@ pub fn check_distribution<T: Real>(
             return Err(Error::NotFinite { what, index, value });
         }
         if value < 0.0 {
-            return Err(Error::Shape {
+            return Err(Error::Domain {
                 what,
-                expected: "entries ≥ 0".to_string(),
-                got: format!("entry {index} = {value}"),
+                requirement: "every entry ≥ 0",
+                value,
             });
         }
     }
     let sum = p.sum();
     if (sum - T::one()).abs() > sum_tolerance::<T>() {
-        return Err(Error::Shape {
+        return Err(Error::Sum {
             what,
-            expected: format!(
-                "entries that sum to 1 (within {:.1e})",
-                sum_tolerance::<T>().into()
-            ),
-            got: format!("sum {}", sum.into()),
+            got: sum.into(),
+            tolerance: sum_tolerance::<T>().into(),
         });
     }
     Ok(())
@@ -58,7 +55,7 @@ pub fn check_classes(
         return Err(Error::Empty { what });
     }
     if let Some((i, &y_i)) = y.iter().enumerate().find(|&(_, &y_i)| y_i >= k) {
-        return Err(Error::Shape {
+        return Err(Error::Index {
             what,
             expected: format!("class indices 0..{k} (K = {k} classes)"),
             got: format!("y_{i} = {y_i}"),

@@ -5,7 +5,7 @@
 //! of chapter 1.
 
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::check::check_classes;
 use crate::softmax::{max_logit, softmax};
@@ -129,7 +129,7 @@ pub fn cross_entropy_rows<T: Real>(
         });
     }
     check_classes("class indices y", y, k)?;
-    let n_t = T::from_usize(n).expect("N fits in T");
+    let n_t = lit::<T>(n as f64);
     let mut loss = T::zero();
     let mut grad = DMatrix::zeros(n, k);
     for (i, &y_i) in y.iter().enumerate() {

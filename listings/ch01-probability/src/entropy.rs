@@ -5,7 +5,7 @@
 //! cross-entropy" of chapter 1.
 
 use nalgebra::DVector;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::check::{check_classes, check_distribution};
 use crate::mle::categorical_mle;
@@ -113,7 +113,7 @@ pub fn kl_divergence<T: Real>(
 pub fn average_nll<T: Real>(q: &DVector<T>, y: &[usize]) -> Result<T, Error> {
     check_distribution("model q", q)?;
     check_classes("class indices y", y, q.len())?;
-    let n = T::from_usize(y.len()).expect("N fits in T");
+    let n = lit::<T>(y.len() as f64);
     let sum = y.iter().fold(T::zero(), |acc, &y_i| acc - q[y_i].ln());
     Ok(sum / n)
 }

@@ -131,16 +131,15 @@ pub fn compare_with_smartcore(
 /// entry is below 1e-8 or after 1000 iterations.
 ///
 /// # Errors
-/// smartcore's failures are reported as a shape error.
+/// smartcore's failures, as [`Error::Failed`].
 pub fn fit_smartcore(
     x: &DMatrix<f64>,
     y: &[usize],
     alpha: f64,
 ) -> Result<SoftmaxRegression<f64>, Error> {
-    let failed = |e: smartcore::error::Failed| Error::Shape {
+    let failed = |e: smartcore::error::Failed| Error::Failed {
         what: "smartcore LogisticRegression",
-        expected: "a successful fit".to_string(),
-        got: e.to_string(),
+        reason: e.to_string(),
     };
     let x_sc = to_dense(x).map_err(failed)?;
     let y_sc: Vec<u32> = y.iter().map(|&c| c as u32).collect();
@@ -174,7 +173,7 @@ pub struct GaussianComparison {
 /// raw iris data with [`gaussian_mle`], and `GaussianNB` to the same data.
 ///
 /// # Errors
-/// smartcore's failures are reported as a shape error.
+/// smartcore's failures, as [`Error::Failed`].
 pub fn compare_gaussian_nb() -> Result<GaussianComparison, Error> {
     let (x, y) = load_iris();
     let d = x.ncols();
@@ -190,10 +189,9 @@ pub fn compare_gaussian_nb() -> Result<GaussianComparison, Error> {
             variance[(class, j)] = v;
         }
     }
-    let failed = |e: smartcore::error::Failed| Error::Shape {
+    let failed = |e: smartcore::error::Failed| Error::Failed {
         what: "smartcore GaussianNB",
-        expected: "a successful fit".to_string(),
-        got: e.to_string(),
+        reason: e.to_string(),
     };
     let x_sc = to_dense(&x).map_err(failed)?;
     let y_sc: Vec<u32> = y.iter().map(|&c| c as u32).collect();

@@ -13,4 +13,7 @@ pub mod mle;
 pub mod regression;
 pub mod softmax;
 
-pub use notation::{Error, Real};
+// The nalgebra of the listings, so that a user of this crate need not
+// pin the same version.
+pub use nalgebra;
+pub use notation::{Error, Real, lit};

@@ -5,7 +5,7 @@
 //! estimation" of chapter 1.
 
 use nalgebra::DVector;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::check::{check_classes, check_distribution};
 
@@ -105,7 +105,7 @@ pub fn categorical_mle<T: Real>(
     for &y_i in y {
         counts[y_i] += T::one();
     }
-    Ok(counts / T::from_usize(y.len()).expect("N fits in T"))
+    Ok(counts / lit::<T>(y.len() as f64))
 }
 
 /// Log-likelihood `Σ_j n_j log θ_j` of class indices `y` under the
@@ -166,7 +166,7 @@ pub fn gaussian_nll<T: Real>(
             value: sigma.into(),
         });
     }
-    let n = T::from_usize(x.len()).expect("N fits in T");
+    let n = lit::<T>(x.len() as f64);
     let two = T::one() + T::one();
     let d = x.add_scalar(-mu); // deviations x_i − μ
     let s = d.norm_squared(); // Σ (x_i − μ)²
@@ -232,7 +232,7 @@ pub fn gaussian_mle<T: Real>(
             });
         }
     };
-    Ok((mean, s / T::from_usize(divisor).expect("N fits in T")))
+    Ok((mean, s / lit::<T>(divisor as f64)))
 }
 // ANCHOR_END: gaussian_mle
 
@@ -251,8 +251,7 @@ fn bernoulli_counts<T: Real>(theta: T, x: &[bool]) -> Result<(T, T), Error> {
         });
     }
     let k = x.iter().filter(|&&x_i| x_i).count();
-    let to_t = |c: usize| T::from_usize(c).expect("a count fits in T");
-    Ok((to_t(k), to_t(x.len())))
+    Ok((lit(k as f64), lit(x.len() as f64)))
 }
 
 /// Checks real-valued samples: at least one, all finite.

@@ -5,7 +5,7 @@
 //! chapter 1.
 
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::cross_entropy::cross_entropy_rows;
 use crate::softmax::softmax_rows;
@@ -119,7 +119,7 @@ pub fn loss_and_gradient<T: Real>(
     let z = model.logits(x)?;
     // The mean loss and ∂/∂Z = (P − Y)/N, formulas (1.18) to (1.20).
     let (nll, dz) = cross_entropy_rows(&z, y)?;
-    let half = T::from_f64(0.5).expect("0.5 fits in T");
+    let half = lit::<T>(0.5);
     let j = nll + half * lambda * model.w.norm_squared();
     // Chain rule through Z = X W + 1 b.
     let grad_w = x.transpose() * &dz + &model.w * lambda;

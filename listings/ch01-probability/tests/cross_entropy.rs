@@ -4,6 +4,7 @@
 //! (`reference/cross_entropy.py` wrote `reference/cross_entropy.json`).
 
 use approx::assert_relative_eq;
+use ch01_probability::Error;
 use ch01_probability::cross_entropy::{
     cross_entropy_rows, cross_entropy_with_logits, log_softmax, log_sum_exp,
     perplexity,
@@ -12,13 +13,7 @@ use ch01_probability::entropy::cross_entropy;
 use ch01_probability::softmax::softmax;
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
-
-/// Closed forms: a few roundings of at most half an ulp each.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: the same max-shifted log-sum-exp in float64; libm's
-/// and torch's exp/log may differ by an ulp and sums run in another order.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL, close};
 
 /// Central differences, step 1e-6: truncation O(h²) ≈ 1e-12, rounding
 /// ε·|ℓ|/h ≈ 1e-10 for losses of order 1; 1e-7 absolute on gradient
@@ -192,38 +187,41 @@ fn with_inf(x: &[Option<f64>]) -> DVector<f64> {
     )
 }
 
-/// Gradient entries lie in [−1, 1]; near 0 a relative bound is too strict.
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= TORCH_TOL * a.abs().max(b.abs()).max(1.0)
-}
-
 #[test]
 fn matches_pytorch_float64() {
     let text = include_str!("../reference/cross_entropy.json");
-    let r: Reference = serde_json::from_str(text).expect("valid JSON");
+    let r: Reference = testing::reference(text);
     assert!(r.cases.len() >= 5);
     for c in &r.cases {
         let z = with_inf(&c.z);
-        assert!(close(log_sum_exp(&z).unwrap(), c.lse), "{}", c.name);
+        assert!(
+            close(log_sum_exp(&z).unwrap(), c.lse, TORCH_TOL),
+            "{}",
+            c.name
+        );
         let l = log_softmax(&z).unwrap();
         for (a, b) in l.iter().zip(with_inf(&c.log_softmax).iter()) {
-            assert!(a == b || close(*a, *b), "{}: {a} vs {b}", c.name);
+            assert!(
+                a == b || close(*a, *b, TORCH_TOL),
+                "{}: {a} vs {b}",
+                c.name
+            );
         }
         let (loss, grad) = cross_entropy_with_logits(&z, c.y).unwrap();
-        assert!(close(loss, c.loss), "{}", c.name);
+        assert!(close(loss, c.loss, TORCH_TOL), "{}", c.name);
         for (a, b) in grad.iter().zip(&c.grad) {
-            assert!(close(*a, *b), "{}: {a} vs {b}", c.name);
+            assert!(close(*a, *b, TORCH_TOL), "{}: {a} vs {b}", c.name);
         }
     }
     let b = &r.batch;
     let flat = b.z.concat();
     let z = DMatrix::from_row_slice(b.z.len(), flat.len() / b.z.len(), &flat);
     let (loss, grad) = cross_entropy_rows(&z, &b.y).unwrap();
-    assert!(close(loss, b.loss));
-    assert!(close(perplexity(loss).unwrap(), b.perplexity));
+    assert!(close(loss, b.loss, TORCH_TOL));
+    assert!(close(perplexity(loss).unwrap(), b.perplexity, TORCH_TOL));
     for (i, row) in b.grad.iter().enumerate() {
         for (j, g) in row.iter().enumerate() {
-            assert!(close(grad[(i, j)], *g));
+            assert!(close(grad[(i, j)], *g, TORCH_TOL));
         }
     }
 }
@@ -231,6 +229,7 @@ fn matches_pytorch_float64() {
 #[test]
 fn bad_input_is_refused_with_a_clear_error() {
     let err = cross_entropy_with_logits(&v(&[1.0, 2.0]), 2).unwrap_err();
+    assert!(matches!(err, Error::Index { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         "class index y: expected class indices 0..2 (K = 2 classes), \

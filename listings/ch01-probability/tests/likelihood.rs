@@ -10,14 +10,7 @@ use ch01_probability::likelihood::{
 };
 use nalgebra::DVector;
 use serde::Deserialize;
-
-/// Closed forms of a few factors or terms: one rounding per operation,
-/// each at most half an ulp (1.1e-16) relative.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: the same products and sums in float64, possibly added
-/// in another order (torch reduces pairwise); 50 terms at most.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL};
 
 fn v(x: &[f64]) -> DVector<f64> {
     DVector::from_row_slice(x)
@@ -125,7 +118,7 @@ struct UnderflowCase {
 #[test]
 fn matches_pytorch_float64() {
     let text = include_str!("../reference/likelihood.json");
-    let r: Reference = serde_json::from_str(text).expect("valid JSON");
+    let r: Reference = testing::reference(text);
     assert!(r.cases.len() >= 4);
     for case in &r.cases {
         let p = v(&case.p);

@@ -15,13 +15,7 @@ use ch01_probability::regression::{
 };
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
-
-/// Closed forms: a few roundings of at most half an ulp each.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: the same float64 arithmetic (matrix product, log-sum-
-/// exp, mean) in another order; entries of order 1.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL, close};
 
 /// Central differences, step 1e-6: truncation O(h²) ≈ 1e-12, rounding
 /// ε·|J|/h ≈ 1e-10; 1e-7 absolute catches any wrong sign or factor.
@@ -142,26 +136,22 @@ struct Descent {
     b: Vec<f64>,
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= TORCH_TOL * a.abs().max(b.abs()).max(1.0)
-}
-
 #[test]
 fn matches_pytorch_float64() {
     let text = include_str!("../reference/regression.json");
-    let r: Reference = serde_json::from_str(text).expect("valid JSON");
+    let r: Reference = testing::reference(text);
     let (x, y) = small_problem();
     let model = small_model();
     for c in &r.cases {
         let (j, gw, gb) = loss_and_gradient(&model, &x, &y, c.lambda).unwrap();
-        assert!(close(j, c.objective), "λ = {}", c.lambda);
+        assert!(close(j, c.objective, TORCH_TOL), "λ = {}", c.lambda);
         for (i, row) in c.grad_w.iter().enumerate() {
             for (k, g) in row.iter().enumerate() {
-                assert!(close(gw[(i, k)], *g), "λ = {}", c.lambda);
+                assert!(close(gw[(i, k)], *g, TORCH_TOL), "λ = {}", c.lambda);
             }
         }
         for (k, g) in c.grad_b.iter().enumerate() {
-            assert!(close(gb[k], *g));
+            assert!(close(gb[k], *g, TORCH_TOL));
         }
     }
     let d = &r.descent;
@@ -174,11 +164,11 @@ fn matches_pytorch_float64() {
     assert_eq!(history.len(), d.epochs + 1);
     for (i, row) in d.w.iter().enumerate() {
         for (k, w) in row.iter().enumerate() {
-            assert!(close(fitted.w[(i, k)], *w));
+            assert!(close(fitted.w[(i, k)], *w, TORCH_TOL));
         }
     }
     for (k, b) in d.b.iter().enumerate() {
-        assert!(close(fitted.b[k], *b));
+        assert!(close(fitted.b[k], *b, TORCH_TOL));
     }
 }
 
@@ -294,4 +284,21 @@ fn bad_input_is_refused_with_a_clear_error() {
     assert!(fit(&x, &y, 4, &config).is_err());
     let constant = DMatrix::from_element(3, 2, 1.0);
     assert!(standardize(&constant).is_err());
+}
+
+#[test]
+fn a_failed_smartcore_fit_is_reported_as_failed() {
+    // One label for two samples: smartcore refuses to fit.
+    let x = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+    let err = fit_smartcore(&x, &[0], 0.0).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Failed {
+                what: "smartcore LogisticRegression",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

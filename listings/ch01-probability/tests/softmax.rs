@@ -9,15 +9,7 @@ use ch01_probability::softmax::{
 };
 use nalgebra::{DMatrix, DVector, dvector};
 use serde::Deserialize;
-
-/// Closed-form comparisons: a few roundings in exp, the sum and the
-/// division, each at most half an ulp (1.1e-16) relative.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: both compute exp(z − max) / Σ in float64, but libm's
-/// and PyTorch's exp may differ by an ulp and the sums add in another
-/// order; 1e-13 relative leaves room for that and nothing more.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL};
 
 /// Sums of K ≤ 5 probabilities: K roundings of at most one ulp each.
 const SUM_TOL: f64 = 1e-15;
@@ -163,7 +155,7 @@ struct RowsCase {
 
 fn reference() -> Reference {
     let text = include_str!("../reference/softmax.json");
-    serde_json::from_str(text).expect("reference/softmax.json is valid")
+    testing::reference(text)
 }
 
 fn assert_close(ours: &DVector<f64>, torch: &[f64], case: &str) {

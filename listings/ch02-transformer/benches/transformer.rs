@@ -1,7 +1,7 @@
 //! `cargo bench -p ch02-transformer`: the forward passes of chapter 2 in
 //! f32 on one thread, at the shapes that `bench/compare.py` also times in
 //! PyTorch and NumPy. The results are measurements, never test assertions.
-//! Times are the CPU time of the benchmark's thread (see `support/cpu_time.rs`).
+//! Times are the CPU time of the benchmark's thread (see `machine::cpu_time`).
 //!
 //! Benchmark ids are `group/variant/shape`; `bench/compare.py` reads them
 //! from criterion's `estimates.json` files. Built with `--features blas`,
@@ -9,9 +9,7 @@
 //! OpenBLAS, on one thread) and the readable ones, which that feature does
 //! not change, are skipped.
 
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-use cpu_time::ThreadCpuTime;
+use machine::cpu_time::{self, ThreadCpuTime};
 
 use ch02_transformer::attention::{attention, attention_fast};
 use ch02_transformer::fast::FastMask;

@@ -5,7 +5,7 @@
 
 use ch01_probability::softmax::softmax_rows;
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::fast::{self, Cols, FastMask};
 use crate::shape;
@@ -73,7 +73,7 @@ pub fn attention<T: Real>(
     let d_k = q.ncols();
     shape::cols("K", k, d_k, "d_k, the columns of Q")?;
     shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
-    let scale = T::one() / T::from_usize(d_k).unwrap().sqrt();
+    let scale = T::one() / lit::<T>(d_k as f64).sqrt();
     let mut scores = q * k.transpose() * scale;
     if let Some(m) = mask {
         check_mask(m, (q.nrows(), k.nrows()))?;
@@ -280,7 +280,7 @@ pub fn attention_backward<T: Real>(
     let (n_q, n_k) = (q.nrows(), k.nrows());
     shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
     shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
-    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let scale = T::one() / lit::<T>(q.ncols() as f64).sqrt();
     let p = &fwd.weights;
     let d_v = p.transpose() * d_out;
     let d_p = d_out * v.transpose();

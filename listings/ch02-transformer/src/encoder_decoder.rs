@@ -9,7 +9,7 @@
 
 use ch01_probability::softmax::softmax_rows;
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 use rand_chacha::ChaCha8Rng;
 
 use crate::block::{EncoderBlock, NormPosition};
@@ -193,14 +193,14 @@ pub fn embed<T: Real>(
     }
     let vocab = embedding.nrows();
     if let Some(t) = tokens.iter().position(|&id| id >= vocab) {
-        return Err(Error::Shape {
+        return Err(Error::Index {
             what,
             expected: format!("token ids below the vocabulary size {vocab}"),
             got: format!("id {} at position {t}", tokens[t]),
         });
     }
     let d = embedding.ncols();
-    let scale = T::from_usize(d).unwrap().sqrt();
+    let scale = lit::<T>(d as f64).sqrt();
     let pe = sinusoidal::<T>(tokens.len(), d)?;
     Ok(DMatrix::from_fn(tokens.len(), d, |t, j| {
         embedding[(tokens[t], j)] * scale + pe[(t, j)]
@@ -354,5 +354,5 @@ pub fn mean_cross_attention<T: Real>(
     for h in heads {
         mean += &h.weights;
     }
-    Some(mean / T::from_usize(heads.len()).unwrap())
+    Some(mean / lit::<T>(heads.len() as f64))
 }

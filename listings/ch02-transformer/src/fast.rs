@@ -18,7 +18,7 @@
 use std::any::Any;
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::gemm::{View, ViewMut, matmul, product};
 use crate::shape;
@@ -107,7 +107,7 @@ pub(crate) fn attend<T: Real>(
     ld_out: usize,
 ) {
     let (n_q, n_k, d_v) = (q.nrows, k.nrows, v.ncols);
-    let scale = T::one() / T::from_usize(q.ncols).unwrap().sqrt();
+    let scale = T::one() / lit::<T>(q.ncols as f64).sqrt();
     // V row by row (a copy of n_k · d_v numbers): the layout in which the
     // product P V reads it fastest.
     let mut v_rows = vec![T::zero(); n_k * d_v];
@@ -208,7 +208,7 @@ fn softmax_rows<T: Real>(
     ) {
         let (max, sum) = stats.split_at_mut(rows);
         let args = (&mut buf[..rows * cols], max, &mut sum[..rows]);
-        notation::wide!(
+        machine::wide!(
             softmax_f32(args): (&mut [f32], &mut [f32], &mut [f32]) => ()
         );
         return;
@@ -220,7 +220,7 @@ fn softmax_rows<T: Real>(
 }
 
 fn neg_inf<T: Real>() -> T {
-    T::from_f64(f64::NEG_INFINITY).unwrap()
+    lit::<T>(f64::NEG_INFINITY)
 }
 
 /// The body of [`softmax_rows`] for any exponential `exp`.
@@ -249,7 +249,7 @@ fn softmax_block<T: Real>(
     sum.iter_mut().for_each(|x| *x = T::one() / *x);
 }
 
-/// [`softmax_block`] in f32 with [`exp_f32`], for `notation::wide!`:
+/// [`softmax_block`] in f32 with [`exp_f32`], for `machine::wide!`:
 /// compiled for the widest vectors the CPU has, the same numbers to the
 /// bit.
 #[inline(always)]
@@ -391,8 +391,8 @@ pub(crate) fn linear_backward<T: Real>(
 
 /// `√(2/π)` and the cubic coefficient of the tanh GELU (2.10).
 fn gelu_constants<T: Real>() -> (T, T) {
-    let sqrt_2_over_pi = (T::from_f64(2.0).unwrap() / T::pi()).sqrt();
-    (sqrt_2_over_pi, T::from_f64(0.044715).unwrap())
+    let sqrt_2_over_pi = (lit::<T>(2.0) / T::pi()).sqrt();
+    (sqrt_2_over_pi, lit::<T>(0.044715))
 }
 
 /// The tanh GELU (2.10) and its derivative at `x`, in the form
@@ -403,8 +403,7 @@ fn gelu_constants<T: Real>() -> (T, T) {
 #[inline(always)]
 fn gelu_and_derivative<T: Real>(x: T, exp: impl Fn(T) -> T) -> (T, T) {
     let (k, c) = gelu_constants::<T>();
-    let (one, two, three) =
-        (T::one(), T::one() + T::one(), T::from_f64(3.0).unwrap());
+    let (one, two, three) = (T::one(), T::one() + T::one(), lit::<T>(3.0));
     let u = k * (x + c * x * x * x);
     let z = two * u;
     let e = exp(-z.abs());
@@ -435,7 +434,7 @@ pub(crate) fn activate<T: Real>(
     let mut out = h.clone();
     let any: &mut dyn Any = &mut out;
     if let Some(out32) = any.downcast_mut::<DMatrix<f32>>() {
-        notation::wide!(
+        machine::wide!(
             gelu_f32((out32.as_mut_slice(), derivative)):
                 (&mut [f32], bool) => ()
         );
@@ -469,7 +468,7 @@ pub(crate) fn attend_cached<T: Real>(
     mask: FastMask<T>,
 ) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
     let (n_q, n_k) = (q.nrows(), k.nrows());
-    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let scale = T::one() / lit::<T>(q.ncols() as f64).sqrt();
     let mut s = product_new(scale, &view(q), &view_t(k));
     match mask {
         FastMask::Additive(m) => s += m,
@@ -504,7 +503,7 @@ pub(crate) fn attend_backward<T: Real>(
     d_out: &DMatrix<T>,
 ) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
     let n_q = q.nrows();
-    let scale = T::one() / T::from_usize(q.ncols()).unwrap().sqrt();
+    let scale = T::one() / lit::<T>(q.ncols() as f64).sqrt();
     let d_v = product_new(T::one(), &view_t(p), &view(d_out));
     let mut d_s = product_new(T::one(), &view(d_out), &view_t(v));
     let mut inner = vec![T::zero(); n_q];

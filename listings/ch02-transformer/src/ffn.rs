@@ -5,7 +5,7 @@
 //! chapter 2.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::linear::Linear;
 use crate::shape;
@@ -36,7 +36,7 @@ impl Activation {
         match self {
             Activation::Relu => x.max(T::zero()),
             Activation::GeluTanh => {
-                let (half, one) = (T::from_f64(0.5).unwrap(), T::one());
+                let (half, one) = (lit::<T>(0.5), T::one());
                 let u = gelu_inner(x);
                 half * x * (one + u.tanh())
             }
@@ -55,10 +55,10 @@ impl Activation {
                 }
             }
             Activation::GeluTanh => {
-                let (half, one) = (T::from_f64(0.5).unwrap(), T::one());
+                let (half, one) = (lit::<T>(0.5), T::one());
                 let t = gelu_inner(x).tanh();
-                let c = T::from_f64(0.044715).unwrap();
-                let three = T::from_f64(3.0).unwrap();
+                let c = lit::<T>(0.044715);
+                let three = lit::<T>(3.0);
                 let du = sqrt_2_over_pi::<T>() * (one + three * c * x * x);
                 half * (one + t) + half * x * (one - t * t) * du
             }
@@ -68,12 +68,12 @@ impl Activation {
 
 /// `√(2/π) · (x + 0.044715 x³)`, the argument of tanh in the GELU.
 fn gelu_inner<T: Real>(x: T) -> T {
-    let c = T::from_f64(0.044715).unwrap();
+    let c = lit::<T>(0.044715);
     sqrt_2_over_pi::<T>() * (x + c * x * x * x)
 }
 
 fn sqrt_2_over_pi<T: Real>() -> T {
-    (T::two_pi().recip() * T::from_f64(4.0).unwrap()).sqrt()
+    (T::two_pi().recip() * lit::<T>(4.0)).sqrt()
 }
 // ANCHOR_END: activation
 

@@ -4,7 +4,7 @@
 //! "Residual connections and layer normalization" of chapter 2.
 
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 use crate::shape;
 
@@ -62,7 +62,7 @@ impl<T: Real> LayerNorm<T> {
 
     /// `γ = 1`, `β = 0` and PyTorch's `ε = 10⁻⁵`, as at initialisation.
     pub fn identity(d: usize) -> Result<Self, Error> {
-        let eps = T::from_f64(PYTORCH_EPS).unwrap();
+        let eps = lit::<T>(PYTORCH_EPS);
         LayerNorm::new(DVector::repeat(d, T::one()), DVector::zeros(d), eps)
     }
 }
@@ -91,7 +91,7 @@ impl<T: Real> LayerNorm<T> {
         shape::non_empty("X", x)?;
         let d = self.gamma.len();
         shape::cols("X", x, d, "d, the entries of γ")?;
-        let d_t = T::from_usize(d).unwrap();
+        let d_t = lit::<T>(d as f64);
         let mut x_hat = x.clone();
         let mut inv_std = DVector::zeros(x.nrows());
         for (i, mut row) in x_hat.row_iter_mut().enumerate() {
@@ -134,7 +134,7 @@ impl<T: Real> LayerNorm<T> {
         shape::non_empty("X", x)?;
         let d = self.gamma.len();
         shape::cols("X", x, d, "d, the entries of γ")?;
-        let (x_hat, inv_std, output) = notation::wide!(
+        let (x_hat, inv_std, output) = machine::wide!(
             forward_kernel::<T>((x, &self.gamma, &self.beta, self.eps)):
                 (&DMatrix<T>, &DVector<T>, &DVector<T>, T)
                 => (DMatrix<T>, DVector<T>, DMatrix<T>)
@@ -188,7 +188,7 @@ impl<T: Real> LayerNorm<T> {
     ) -> Result<LayerNormGrads<T>, Error> {
         let x_hat = &cache.x_hat;
         shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
-        let d_t = T::from_usize(x_hat.ncols()).unwrap();
+        let d_t = lit::<T>(x_hat.ncols() as f64);
         let d_beta = d_y.row_sum().transpose();
         let d_gamma = d_y.component_mul(x_hat).row_sum().transpose();
         let mut d_x = d_y.clone();
@@ -226,7 +226,7 @@ impl<T: Real> LayerNorm<T> {
     ) -> Result<LayerNormGrads<T>, Error> {
         let x_hat = &cache.x_hat;
         shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
-        let (d_x, d_gamma, d_beta) = notation::wide!(
+        let (d_x, d_gamma, d_beta) = machine::wide!(
             backward_kernel::<T>((x_hat, d_y, &self.gamma, &cache.inv_std)):
                 (&DMatrix<T>, &DMatrix<T>, &DVector<T>, &DVector<T>)
                 => (DMatrix<T>, DVector<T>, DVector<T>)
@@ -239,7 +239,7 @@ impl<T: Real> LayerNorm<T> {
     }
 }
 
-/// The body of [`LayerNorm::forward_fast`], for `notation::wide!`.
+/// The body of [`LayerNorm::forward_fast`], for `machine::wide!`.
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 fn forward_kernel<T: Real>(
@@ -247,7 +247,7 @@ fn forward_kernel<T: Real>(
 ) -> (DMatrix<T>, DVector<T>, DMatrix<T>) {
     let d = gamma.len();
     let n = x.nrows();
-    let d_inv = T::one() / T::from_usize(d).unwrap();
+    let d_inv = T::one() / lit::<T>(d as f64);
     let mut mu = vec![T::zero(); n];
     for col in x.as_slice().chunks_exact(n) {
         mu.iter_mut().zip(col).for_each(|(m, &x)| *m += x);
@@ -282,7 +282,7 @@ fn forward_kernel<T: Real>(
     (x_hat, inv_std, output)
 }
 
-/// The body of [`LayerNorm::backward_fast`], for `notation::wide!`.
+/// The body of [`LayerNorm::backward_fast`], for `machine::wide!`.
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 fn backward_kernel<T: Real>(
@@ -294,7 +294,7 @@ fn backward_kernel<T: Real>(
     ),
 ) -> (DMatrix<T>, DVector<T>, DVector<T>) {
     let (n, d) = x_hat.shape();
-    let d_inv = T::one() / T::from_usize(d).unwrap();
+    let d_inv = T::one() / lit::<T>(d as f64);
     let mut d_gamma = DVector::zeros(d);
     let mut d_beta = DVector::zeros(d);
     let mut mean_g = vec![T::zero(); n];

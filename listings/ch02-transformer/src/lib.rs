@@ -26,4 +26,7 @@ pub mod random;
 pub mod scaling;
 mod shape;
 
-pub use notation::{Error, Real};
+// The nalgebra of the listings, so that a user of this crate need not
+// pin the same version.
+pub use nalgebra;
+pub use notation::{Error, Real, lit};

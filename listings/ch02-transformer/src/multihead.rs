@@ -67,7 +67,7 @@ impl<T: Real> MultiHeadAttention<T> {
     ) -> Result<Self, Error> {
         let d_model = w_q.d_in();
         if n_heads == 0 || !d_model.is_multiple_of(n_heads) {
-            return Err(Error::Shape {
+            return Err(Error::Config {
                 what: "n_heads",
                 expected: format!("a divisor of d_model = {d_model}"),
                 got: format!("{n_heads}"),

@@ -5,7 +5,7 @@
 //! chapter 2.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 // ANCHOR: positional
 /// The sinusoidal positional encodings of Vaswani et al. (2017) for
@@ -38,13 +38,13 @@ pub fn sinusoidal<T: Real>(
             what: "positional encoding (n positions, d_model features)",
         });
     }
-    let base = T::from_f64(10000.0).unwrap();
-    let d = T::from_usize(d_model).unwrap();
+    let base = lit::<T>(10000.0);
+    let d = lit::<T>(d_model as f64);
     Ok(DMatrix::from_fn(n, d_model, |pos, j| {
-        let two_i = T::from_usize(j - j % 2).unwrap();
+        let two_i = lit::<T>((j - j % 2) as f64);
         // ω_i = 10000^(−2i/d) = exp(−(2i/d) ln 10000), computed directly.
         let omega = (-(two_i / d) * base.ln()).exp();
-        let angle = T::from_usize(pos).unwrap() * omega;
+        let angle = lit::<T>(pos as f64) * omega;
         if j % 2 == 0 { angle.sin() } else { angle.cos() }
     }))
 }

@@ -9,15 +9,7 @@ use ch02_transformer::attention::attention;
 use ch02_transformer::random;
 use common::{assert_close, json, matrix};
 use nalgebra::DMatrix;
-
-/// Closed-form cases: a handful of roundings in the products, exp and the
-/// division, each at most half an ulp (1.1e-16) of numbers of order 1.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: the same float64 operations, summed in another order
-/// and with another exp; the differences are a few ulps of numbers of
-/// order 1, so 1e-13 absolute and relative is ample and still tight.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL};
 
 /// Scores near 750 are exact only to an ulp of 750 (1.1e-13); that
 /// absolute error of a score is a relative error of its weight.

@@ -16,10 +16,7 @@ use ch02_transformer::random;
 use common::{assert_close, json, matrix, optional_matrix};
 use nalgebra::DMatrix;
 use rand_chacha::ChaCha8Rng;
-
-/// Sublayers that output exact zeros leave the same operations as two
-/// layer norms: a few ulps.
-const CLOSED_FORM_TOL: f64 = 1e-14;
+use testing::CLOSED_FORM_TOL;
 
 /// Against PyTorch: attention, FFN and two layer norms in float64, each
 /// a few ulps; the norms divide by σ ≈ 1, so errors do not grow.

@@ -160,6 +160,7 @@ fn later_target_tokens_do_not_change_earlier_predictions() {
 fn bad_tokens_are_refused_with_a_clear_error() {
     let model = Transformer::random(&TOY, 1).unwrap();
     let err = model.forward(&[1, 2, 10], &[0]).unwrap_err();
+    assert!(matches!(err, ch02_transformer::Error::Index { .. }));
     assert_eq!(
         err.to_string(),
         "source tokens: expected token ids below the vocabulary size 10, \
@@ -172,6 +173,7 @@ fn bad_tokens_are_refused_with_a_clear_error() {
     );
     let bad = Config { n_heads: 3, ..TOY };
     let err = Transformer::random(&bad, 1).unwrap_err();
+    assert!(matches!(err, ch02_transformer::Error::Config { .. }));
     assert_eq!(
         err.to_string(),
         "n_heads: expected a divisor of d_model = 8, got 3"

@@ -10,10 +10,7 @@ use ch02_transformer::linear::Linear;
 use ch02_transformer::random;
 use common::{assert_close, json, matrix, vector};
 use nalgebra::{DMatrix, DVector};
-
-/// Against PyTorch: two float64 matrix products of width ≤ 16 and tanh;
-/// a few ulps of numbers of order 1.
-const TORCH_TOL: f64 = 1e-13;
+use testing::TORCH_TOL;
 
 /// The tanh form of the GELU differs from the exact x·Φ(x) by less than
 /// this everywhere on [−6, 6] (measured on PyTorch's values: 4.7e-4 at

@@ -10,9 +10,7 @@ use ch02_transformer::layer_norm::{LayerNorm, PYTORCH_EPS};
 use ch02_transformer::random;
 use common::{assert_close, json, matrix, vector};
 use nalgebra::{DMatrix, DVector};
-
-/// A few roundings in a sum of ≤ 8 terms, a square root and a product.
-const CLOSED_FORM_TOL: f64 = 1e-14;
+use testing::CLOSED_FORM_TOL;
 
 /// Mean of x̂ over ≤ 16 features of order 1: the rounding of each term.
 const MEAN_TOL: f64 = 1e-15;

@@ -12,14 +12,7 @@ use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::random;
 use common::{assert_close, json, matrix, optional_matrix};
 use nalgebra::DMatrix;
-
-/// The same operations as plain attention in the same order (identity
-/// weights add exact zeros): a few ulps at most.
-const CLOSED_FORM_TOL: f64 = 1e-14;
-
-/// Against PyTorch: four float64 matrix products and a softmax in another
-/// summation order; entries of order 1 agree to a few ulps.
-const TORCH_TOL: f64 = 1e-13;
+use testing::{CLOSED_FORM_TOL, TORCH_TOL};
 
 fn identity(d: usize) -> Linear<f64> {
     Linear::without_bias(DMatrix::identity(d, d)).unwrap()
@@ -138,6 +131,7 @@ fn bad_input_is_refused_with_a_clear_error() {
         identity(6),
     )
     .unwrap_err();
+    assert!(matches!(err, ch02_transformer::Error::Config { .. }));
     assert_eq!(
         err.to_string(),
         "n_heads: expected a divisor of d_model = 6, got 4"

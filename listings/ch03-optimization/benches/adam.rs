@@ -2,9 +2,7 @@
 //! over 10⁶ and 10⁷ parameters, the shapes that `bench/compare.py` also
 //! times with PyTorch's fused Adam. Measurements, never test assertions.
 
-#[path = "../../ch02-transformer/benches/support/cpu_time.rs"]
-mod cpu_time;
-use cpu_time::{ThreadCpuTime, config};
+use machine::cpu_time::{ThreadCpuTime, config};
 
 use ch03_optimization::Optimizer;
 use ch03_optimization::adam::{Adam, AdamConfig};
@@ -16,9 +14,9 @@ use nalgebra::DMatrix;
 /// which some CPUs handle more slowly).
 fn problem(n: usize) -> (Vec<DMatrix<f32>>, Vec<DMatrix<f32>>) {
     // In 2 MiB pages, like PyTorch's tensors and like the optimizer's own
-    // state (see `notation::zeros_in_large_pages`).
-    let mut p = notation::zeros_in_large_pages(1, n);
-    let mut g = notation::zeros_in_large_pages(1, n);
+    // state (see `machine::zeros_in_large_pages`).
+    let mut p = machine::zeros_in_large_pages(1, n);
+    let mut g = machine::zeros_in_large_pages(1, n);
     for (j, (p_j, g_j)) in p.iter_mut().zip(g.iter_mut()).enumerate() {
         *p_j = ((j % 1000) as f32 - 500.0) * 1e-3;
         *g_j = ((j % 997) as f32 + 1.0) * 1e-4;
@@ -51,7 +49,7 @@ fn bench_copy(c: &mut Criterion<ThreadCpuTime>) {
     let n = 10_000_000;
     // In 2 MiB pages, as the Adam benchmark above.
     let large = |value: f32| {
-        let mut m = notation::zeros_in_large_pages::<f32>(1, n);
+        let mut m = machine::zeros_in_large_pages::<f32>(1, n);
         m.fill(value);
         m
     };

@@ -4,8 +4,8 @@
 //! Book: section „AdaGrad und RMSProp“ / "AdaGrad and RMSProp" of
 //! chapter 3.
 
-use nalgebra::{DMatrix, convert};
-use notation::{Error, Real};
+use nalgebra::DMatrix;
+use notation::{Error, Real, lit};
 
 use crate::optimizer::{Epsilon, Optimizer, check_learning_rate, prepare_step};
 
@@ -24,16 +24,13 @@ pub struct AdaGradConfig<T> {
 impl<T: Real> AdaGradConfig<T> {
     /// η = 0.01 (PyTorch's default) with the given ε and its place.
     pub fn new(eps: Epsilon<T>) -> Self {
-        AdaGradConfig {
-            lr: convert(0.01),
-            eps,
-        }
+        AdaGradConfig { lr: lit(0.01), eps }
     }
 
     /// `torch.optim.Adagrad`'s defaults: η = 0.01, ε = 1e-10 outside the
     /// root (PyTorch 2.x documentation).
     pub fn pytorch() -> Self {
-        Self::new(Epsilon::Outside(convert(1e-10)))
+        Self::new(Epsilon::Outside(lit(1e-10)))
     }
 }
 

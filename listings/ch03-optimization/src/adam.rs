@@ -3,8 +3,8 @@
 //!
 //! Book: section „Adam und AdamW“ / "Adam and AdamW" of chapter 3.
 
-use nalgebra::{DMatrix, convert};
-use notation::{Error, Real};
+use nalgebra::DMatrix;
+use notation::{Error, Real, lit};
 
 use crate::optimizer::{
     Epsilon, Optimizer, check_decay, check_learning_rate, check_weight_decay,
@@ -56,9 +56,9 @@ impl<T: Real> AdamConfig<T> {
     /// β₂ = 0.999) and the given ε and its place; no weight decay.
     pub fn new(eps: Epsilon<T>) -> Self {
         AdamConfig {
-            lr: convert(1e-3),
-            beta1: convert(0.9),
-            beta2: convert(0.999),
+            lr: lit(1e-3),
+            beta1: lit(0.9),
+            beta2: lit(0.999),
             eps,
             weight_decay: WeightDecay::None,
             bias_correction: true,
@@ -69,19 +69,19 @@ impl<T: Real> AdamConfig<T> {
     /// the default of `torch.optim.AdamW` (PyTorch 2.x documentation).
     pub fn adamw(eps: Epsilon<T>) -> Self {
         AdamConfig {
-            weight_decay: WeightDecay::Decoupled(convert(0.01)),
+            weight_decay: WeightDecay::Decoupled(lit(0.01)),
             ..Self::new(eps)
         }
     }
 
     /// `torch.optim.Adam`'s defaults: ε = 1e-8 outside the root.
     pub fn pytorch() -> Self {
-        Self::new(Epsilon::Outside(convert(1e-8)))
+        Self::new(Epsilon::Outside(lit(1e-8)))
     }
 
     /// `torch.optim.AdamW`'s defaults: ε = 1e-8 outside the root, λ = 0.01.
     pub fn pytorch_adamw() -> Self {
-        Self::adamw(Epsilon::Outside(convert(1e-8)))
+        Self::adamw(Epsilon::Outside(lit(1e-8)))
     }
 }
 
@@ -160,7 +160,7 @@ impl<T: Real> Adam<T> {
         if !bias_correction {
             return (T::one(), T::one());
         }
-        let t: T = convert(t as f64);
+        let t: T = lit(t as f64);
         (T::one() - beta1.powf(t), T::one() - beta2.powf(t))
     }
 }
@@ -231,7 +231,7 @@ impl<T: Real> Adam<T> {
                 consts: (beta1, beta2, l2, shrink),
                 update,
             };
-            notation::wide!(fused_loop::<T>(pass): Pass<'_, T> => ());
+            machine::wide!(fused_loop::<T>(pass): Pass<'_, T> => ());
         }
         self.t = t;
         Ok(())
@@ -267,7 +267,7 @@ struct Pass<'a, T> {
 /// and `θ ← θ − update(m, v)`. Plain slices and a closure without
 /// branches: a loop the compiler vectorizes. Its square root and division
 /// make it compute-bound at SSE2's four lanes (the default target), so
-/// `step_fast` runs it through `notation::wide!`, compiled for AVX-512 or
+/// `step_fast` runs it through `machine::wide!`, compiled for AVX-512 or
 /// AVX2 where the CPU has them; every lane computes the same IEEE
 /// operations, so the numbers are the same to the bit.
 #[inline(always)]

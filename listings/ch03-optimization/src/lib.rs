@@ -20,5 +20,8 @@ pub mod rmsprop;
 pub mod schedule;
 pub mod sgd;
 
-pub use notation::{Error, Real};
+// The nalgebra of the listings, so that a user of this crate need not
+// pin the same version.
+pub use nalgebra;
+pub use notation::{Error, Real, lit};
 pub use optimizer::{Epsilon, Optimizer};

@@ -212,9 +212,9 @@ pub(crate) fn prepare_step<T: Real>(
         if state.is_empty() {
             state.extend(
                 // Large state in 2 MiB pages, as PyTorch's allocator
-                // gives its tensors (see `notation::zeros_in_large_pages`).
+                // gives its tensors (see `machine::zeros_in_large_pages`).
                 params.iter().map(|p| {
-                    notation::zeros_in_large_pages(p.nrows(), p.ncols())
+                    machine::zeros_in_large_pages(p.nrows(), p.ncols())
                 }),
             );
         }
@@ -278,7 +278,7 @@ pub(crate) fn check_grads<T: Real>(
 // `x − x` is the point here, not a slip.
 #[allow(clippy::eq_op)]
 fn all_finite<T: Real>(xs: &[T]) -> bool {
-    notation::wide!(all_finite_kernel::<T>(xs): &[T] => bool)
+    machine::wide!(all_finite_kernel::<T>(xs): &[T] => bool)
 }
 
 /// The body of [`all_finite`], compiled for wide vectors.

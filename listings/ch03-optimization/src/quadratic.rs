@@ -4,7 +4,7 @@
 //! Book: section „Gradientenabstieg“ / "Gradient descent" of chapter 3.
 
 use nalgebra::{DMatrix, RowDVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 /// The quadratic loss `L(θ) = ½ (θ − θ*) A (θ − θ*)ᵀ` of a row `θ`, with
 /// a symmetric positive definite matrix `A` and the minimum at `θ*`.
@@ -120,7 +120,7 @@ impl<T: Real> Quadratic<T> {
     /// `theta` is not of shape `(1, d)`.
     pub fn loss(&self, theta: &DMatrix<T>) -> Result<T, Error> {
         let e = self.offset(theta)?;
-        let half: T = nalgebra::convert(0.5);
+        let half: T = lit(0.5);
         Ok(half * (&e * &self.a).dot(&e))
     }
 

@@ -4,7 +4,7 @@
 //! Book: section „Gradientenabstieg“ / "Gradient descent" of chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 /// Linear regression `ŷ_i = x_i W + b` with the squared error
 /// `ℓ_i(W, b) = ½ ‖x_i W + b − y_i‖²` per sample and the loss
@@ -69,8 +69,8 @@ impl<T: Real> LinearRegression<T> {
     /// `params` is not `[W, b]` of the shapes of [`Self::param_shapes`].
     pub fn loss(&self, params: &[DMatrix<T>]) -> Result<T, Error> {
         let r = self.residuals(params)?;
-        let n: T = nalgebra::convert(self.len() as f64);
-        let half: T = nalgebra::convert(0.5);
+        let n: T = lit(self.len() as f64);
+        let half: T = lit(0.5);
         Ok(half * r.norm_squared() / n)
     }
 
@@ -140,7 +140,7 @@ impl<T: Real> LinearRegression<T> {
             });
         }
         if let Some(&i) = batch.iter().find(|&&i| i >= self.len()) {
-            return Err(Error::Shape {
+            return Err(Error::Index {
                 what: "mini-batch B",
                 expected: format!("sample indices < n = {}", self.len()),
                 got: format!("index {i}"),
@@ -158,7 +158,7 @@ impl<T: Real> LinearRegression<T> {
             grad_w += x_i.transpose() * &r_i;
             grad_b += r_i;
         }
-        let size: T = nalgebra::convert(batch.len() as f64);
+        let size: T = lit(batch.len() as f64);
         Ok(vec![grad_w / size, grad_b / size])
     }
 }

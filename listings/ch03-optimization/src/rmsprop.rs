@@ -5,8 +5,8 @@
 //! Book: section „AdaGrad und RMSProp“ / "AdaGrad and RMSProp" of
 //! chapter 3.
 
-use nalgebra::{DMatrix, convert};
-use notation::{Error, Real};
+use nalgebra::DMatrix;
+use notation::{Error, Real, lit};
 
 use crate::optimizer::{
     Epsilon, Optimizer, check_decay, check_learning_rate, prepare_step,
@@ -33,8 +33,8 @@ impl<T: Real> RmsPropConfig<T> {
     /// place.
     pub fn new(eps: Epsilon<T>) -> Self {
         RmsPropConfig {
-            lr: convert(0.01),
-            gamma: convert(0.99),
+            lr: lit(0.01),
+            gamma: lit(0.99),
             eps,
         }
     }
@@ -42,7 +42,7 @@ impl<T: Real> RmsPropConfig<T> {
     /// `torch.optim.RMSprop`'s defaults: η = 0.01, γ = `alpha` = 0.99,
     /// ε = 1e-8 outside the root (PyTorch 2.x documentation).
     pub fn pytorch() -> Self {
-        Self::new(Epsilon::Outside(convert(1e-8)))
+        Self::new(Epsilon::Outside(lit(1e-8)))
     }
 }
 

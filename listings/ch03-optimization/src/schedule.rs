@@ -3,7 +3,7 @@
 //!
 //! Book: section „Adam und AdamW“ / "Adam and AdamW" of chapter 3.
 
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 /// Linear warm-up over `warmup_steps` steps to `peak`, then a cosine
 /// decay to `min` at `total_steps`, then constant `min`.
@@ -77,7 +77,6 @@ impl<T: Real> WarmupCosine<T> {
     /// `t = 0`: steps are counted from 1, as in Adam's `1 − βᵗ`.
     pub fn learning_rate(&self, t: usize) -> Result<T, Error> {
         let (t_w, t_total) = (self.warmup_steps, self.total_steps);
-        let to_t = |n: usize| -> T { nalgebra::convert(n as f64) };
         if t == 0 {
             return Err(Error::Domain {
                 what: "step t",
@@ -86,14 +85,15 @@ impl<T: Real> WarmupCosine<T> {
             });
         }
         if t <= t_w {
-            return Ok(self.peak * to_t(t) / to_t(t_w));
+            return Ok(self.peak * lit::<T>(t as f64) / lit::<T>(t_w as f64));
         }
         if t >= t_total {
             return Ok(self.min);
         }
         // Progress through the decay, from 0 (just after warm-up) to 1.
-        let progress = to_t(t - t_w) / to_t(t_total - t_w);
-        let half: T = nalgebra::convert(0.5);
+        let progress =
+            lit::<T>((t - t_w) as f64) / lit::<T>((t_total - t_w) as f64);
+        let half: T = lit(0.5);
         let cosine = T::one() + (T::pi() * progress).cos();
         Ok(self.min + half * (self.peak - self.min) * cosine)
     }

@@ -2,8 +2,8 @@
 //!
 //! Book: section „Gradientenabstieg“ / "Gradient descent" of chapter 3.
 
-use nalgebra::{DMatrix, convert};
-use notation::{Error, Real};
+use nalgebra::DMatrix;
+use notation::{Error, Real, lit};
 
 use crate::optimizer::{
     Optimizer, check_decay, check_learning_rate, prepare_step,
@@ -23,7 +23,7 @@ pub struct SgdConfig<T> {
 impl<T: Real> Default for SgdConfig<T> {
     fn default() -> Self {
         SgdConfig {
-            lr: convert(1e-3),
+            lr: lit(1e-3),
             momentum: T::zero(),
         }
     }

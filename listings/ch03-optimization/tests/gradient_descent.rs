@@ -369,6 +369,7 @@ fn bad_input_is_refused_with_a_clear_error() {
         }
     );
     let err = problem.gradient(&params, &[4]).unwrap_err();
+    assert!(matches!(err, Error::Index { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         "mini-batch B: expected sample indices < n = 4, got index 4"

@@ -1,6 +1,7 @@
 //! The update is the hot loop of every training run: after the first step
 //! (which creates the state) no optimizer may allocate. A counting global
-//! allocator checks that for every optimizer of the chapter.
+//! allocator checks that for every optimizer of the chapter and for the
+//! fused `Adam::step_fast`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -42,6 +43,15 @@ fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
 
+/// How often ten calls of `step` allocate.
+fn allocations_in_ten(mut step: impl FnMut()) -> usize {
+    let before = allocations();
+    for _ in 0..10 {
+        step();
+    }
+    allocations() - before
+}
+
 #[test]
 fn steps_after_the_first_do_not_allocate() {
     let eps = Epsilon::Outside(1e-8);
@@ -79,13 +89,28 @@ fn steps_after_the_first_do_not_allocate() {
     ];
     for (name, opt) in &mut optimizers {
         opt.step(&mut params, &grads).unwrap();
-        let before = allocations();
-        for _ in 0..10 {
-            opt.step(&mut params, &grads).unwrap();
-        }
-        let during = allocations() - before;
+        let during =
+            allocations_in_ten(|| opt.step(&mut params, &grads).unwrap());
         assert_eq!(during, 0, "{name} allocated {during} times in 10 steps");
     }
+    // The fused step that training uses (chapter 4), in f64 and in f32,
+    // where it runs the SIMD kernel.
+    for config in [AdamConfig::new(eps), AdamConfig::adamw(eps)] {
+        let mut adam = Adam::new(config).unwrap();
+        adam.step_fast(&mut params, &grads).unwrap();
+        let during =
+            allocations_in_ten(|| adam.step_fast(&mut params, &grads).unwrap());
+        assert_eq!(during, 0, "Adam::step_fast (f64) allocated {during} times");
+    }
+    let mut p32: Vec<DMatrix<f32>> =
+        params.iter().map(|p| p.map(|x| x as f32)).collect();
+    let g32: Vec<DMatrix<f32>> =
+        grads.iter().map(|g| g.map(|x| x as f32)).collect();
+    let mut adam =
+        Adam::new(AdamConfig::adamw(Epsilon::Outside(1e-8_f32))).unwrap();
+    adam.step_fast(&mut p32, &g32).unwrap();
+    let during = allocations_in_ten(|| adam.step_fast(&mut p32, &g32).unwrap());
+    assert_eq!(during, 0, "Adam::step_fast (f32) allocated {during} times");
     // The counter works: a vector allocates.
     let before = allocations();
     let v = std::hint::black_box(vec![1u8; 16]);

@@ -8,9 +8,7 @@
 
 use std::time::Duration;
 
-#[path = "../../ch02-transformer/benches/support/cpu_time.rs"]
-mod cpu_time;
-use cpu_time::ThreadCpuTime;
+use machine::cpu_time::{self, ThreadCpuTime};
 
 use ch04_language_model::model::{Config, Model};
 use ch04_language_model::train::{TrainConfig, Trainer};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use nalgebra::DMatrix;
-use notation::Real;
+use notation::{Real, lit};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::corpus::Vocab;
@@ -183,7 +183,7 @@ pub fn load<T: Real>(path: &Path) -> Result<(Model<T>, Vocab), LmError> {
             .chunks_exact(4)
             .map(|b| {
                 let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                T::from_f64(f64::from(x)).expect("f32 converts to T")
+                lit::<T>(f64::from(x))
             })
             .collect();
         params.push(DMatrix::from_row_slice(r, k, &values));

@@ -20,4 +20,7 @@ pub mod sample;
 pub mod train;
 
 pub use error::LmError;
-pub use notation::{Error, Real};
+// The nalgebra of the listings, so that a user of this crate need not
+// pin the same version.
+pub use nalgebra;
+pub use notation::{Error, Real, lit};

@@ -17,7 +17,7 @@ use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::positional::sinusoidal;
 use ch02_transformer::random::{normal, rng};
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 
 /// The sizes of a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Config {
             }
         }
         if !self.d_model.is_multiple_of(self.n_heads) {
-            return Err(Error::Shape {
+            return Err(Error::Config {
                 what: "n_heads",
                 expected: format!("a divisor of d_model = {}", self.d_model),
                 got: format!("{}", self.n_heads),
@@ -159,10 +159,6 @@ pub struct ModelGrads<T: Real> {
     pub head: LinearGrads<T>,
 }
 
-fn to_t<T: Real>(m: DMatrix<f64>) -> DMatrix<T> {
-    m.map(|x| T::from_f64(x).expect("f64 converts to T"))
-}
-
 fn row<T: Real>(v: &DVector<T>) -> DMatrix<T> {
     DMatrix::from_row_slice(1, v.len(), v.as_slice())
 }
@@ -192,7 +188,7 @@ impl<T: Real> Model<T> {
             } else {
                 normal(&mut r, rows, cols, 1.0 / (rows as f64).sqrt())
             };
-            params.push(to_t(m));
+            params.push(m.map(lit));
         }
         Model::from_parameters(config, params)
     }
@@ -228,8 +224,7 @@ impl<T: Real> Model<T> {
         let mut it = params.into_iter();
         let mut next = || it.next().expect("counted above");
         let embedding = next();
-        let eps = T::from_f64(ch02_transformer::layer_norm::PYTORCH_EPS)
-            .expect("ε converts to T");
+        let eps = lit::<T>(ch02_transformer::layer_norm::PYTORCH_EPS);
         let mut blocks = Vec::with_capacity(config.n_layers);
         for _ in 0..config.n_layers {
             let (g1, b1) = (vector(&next()), vector(&next()));
@@ -307,7 +302,7 @@ impl<T: Real> Model<T> {
             });
         }
         if let Some(i) = tokens.iter().position(|&t| t >= c.vocab_size) {
-            return Err(Error::Shape {
+            return Err(Error::Index {
                 what: "tokens",
                 expected: format!("indices below V = {}", c.vocab_size),
                 got: format!("{} at position {i}", tokens[i]),

@@ -22,7 +22,7 @@ fn check(tokens: &[usize], v: usize, k: f64) -> Result<(), Error> {
         });
     }
     if let Some(i) = tokens.iter().position(|&t| t >= v) {
-        return Err(Error::Shape {
+        return Err(Error::Index {
             what: "tokens",
             expected: format!("indices below V = {v}"),
             got: format!("{} at position {i}", tokens[i]),

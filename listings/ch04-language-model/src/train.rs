@@ -8,7 +8,7 @@ use ch03_optimization::Optimizer;
 use ch03_optimization::adam::{Adam, AdamConfig, WeightDecay};
 use ch03_optimization::schedule::WarmupCosine;
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, lit};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -59,10 +59,6 @@ pub struct Trainer<T: Real> {
     rng: ChaCha8Rng,
 }
 
-fn to_t<T: Real>(x: f64) -> T {
-    T::from_f64(x).expect("f64 converts to T")
-}
-
 impl<T: Real> Trainer<T> {
     /// A trainer for `model` with AdamW (ε = 10⁻⁸ outside the root, as
     /// PyTorch) and the warm-up-cosine schedule (η_min = η_max / 10).
@@ -79,17 +75,17 @@ impl<T: Real> Trainer<T> {
             });
         }
         let mut adam_config = AdamConfig::<T>::pytorch_adamw();
-        adam_config.lr = to_t(config.lr);
+        adam_config.lr = lit(config.lr);
         adam_config.weight_decay = if config.weight_decay > 0.0 {
-            WeightDecay::Decoupled(to_t(config.weight_decay))
+            WeightDecay::Decoupled(lit(config.weight_decay))
         } else {
             WeightDecay::None
         };
         let adam = Adam::new(adam_config)?;
-        let peak = to_t(config.lr);
+        let peak = lit(config.lr);
         let schedule = WarmupCosine::new(
             peak,
-            peak / to_t(10.0),
+            peak / lit(10.0),
             config.warmup,
             config.steps,
         )?;
@@ -125,7 +121,7 @@ impl<T: Real> Trainer<T> {
             .map(|p| DMatrix::zeros(p.nrows(), p.ncols()))
             .collect();
         let mut loss = T::zero();
-        let scale = T::one() / to_t(b as f64);
+        let scale = T::one() / lit(b as f64);
         for _ in 0..b {
             let s = self.rng.random_range(0..data.len() - n);
             let (x, y) = (&data[s..s + n], &data[s + 1..s + n + 1]);

@@ -99,10 +99,18 @@ fn bad_input_is_refused_with_its_shape() {
         "tokens: expected at most n_ctx = 6 tokens, got 7 tokens"
     );
     let e = model.forward(&[0, 5]).unwrap_err();
+    assert!(
+        matches!(e, ch04_language_model::Error::Index { .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("5 at position 1"), "{e}");
     assert!(model.forward(&[]).is_err());
     let bad = Config { n_heads: 3, ..TINY };
     let e = Model::<f64>::new(bad, 1).unwrap_err();
+    assert!(
+        matches!(e, ch04_language_model::Error::Config { .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("a divisor of d_model = 8"), "{e}");
     let mut p = model.parameters();
     p[2] = DMatrix::zeros(2, 2);

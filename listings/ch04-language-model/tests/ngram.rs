@@ -74,6 +74,10 @@ fn unseen_pair_is_infinite_without_smoothing_and_finite_with_it() {
 #[test]
 fn bad_input_is_refused() {
     let e = Unigram::fit(&[0, 5], 3, 1.0).unwrap_err();
+    assert!(
+        matches!(e, ch04_language_model::Error::Index { .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("5 at position 1"), "{e}");
     let e = Bigram::fit(&[0, 1], 3, -1.0).unwrap_err();
     assert!(e.to_string().contains("smoothing constant k"), "{e}");

@@ -17,7 +17,7 @@ const LOGIT_TOL: f64 = 1e-12;
 const GRAD_TOL: f64 = 1e-11;
 
 fn reference() -> Value {
-    serde_json::from_str(include_str!("../reference/model.json")).unwrap()
+    testing::reference(include_str!("../reference/model.json"))
 }
 
 fn indices(v: &Value) -> Vec<usize> {

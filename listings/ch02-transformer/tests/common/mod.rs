@@ -1,65 +1,14 @@
-//! What the test files share: reading the reference JSON written by the
-//! PyTorch scripts in `reference/`, and comparing matrices.
+//! What the test files of chapter 2 share: the reading and comparing of
+//! all listing crates (`testing`), and building chapter 2's layers from
+//! the reference JSON written by the PyTorch scripts in `reference/`.
 
-#![allow(dead_code)] // Each test file uses a different part of this.
+#![allow(dead_code, unused_imports)] // Each test file uses a different part.
 
-use approx::relative_eq;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use serde_json::Value;
-
-/// Parses the reference JSON `text` (from `include_str!`).
-pub fn json(text: &str) -> Value {
-    serde_json::from_str(text).expect("the reference JSON is valid")
-}
-
-/// A number of the JSON; the scripts write ±∞ and NaN as strings.
-pub fn number(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().unwrap(),
-        Value::String(s) => s.parse().expect("a number written as string"),
-        other => panic!("not a number: {other}"),
-    }
-}
-
-/// A matrix written as a list of rows.
-pub fn matrix(v: &Value) -> DMatrix<f64> {
-    let rows = v.as_array().expect("a list of rows");
-    let n = rows.len();
-    let flat: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| r.as_array().expect("a row").iter().map(number))
-        .collect();
-    let m = flat.len().checked_div(n).unwrap_or(0);
-    DMatrix::from_row_slice(n, m, &flat)
-}
-
-/// A vector written as a list.
-pub fn vector(v: &Value) -> DVector<f64> {
-    let xs: Vec<f64> =
-        v.as_array().expect("a list").iter().map(number).collect();
-    DVector::from_vec(xs)
-}
-
-/// Asserts `|a − b| ≤ abs + rel · |b|` entry by entry and names the entry
-/// and the case on failure.
-pub fn assert_close(
-    a: &DMatrix<f64>,
-    b: &DMatrix<f64>,
-    abs: f64,
-    rel: f64,
-    case: &str,
-) {
-    assert_eq!(a.shape(), b.shape(), "{case}: shapes differ");
-    for i in 0..a.nrows() {
-        for j in 0..a.ncols() {
-            let (x, y) = (a[(i, j)], b[(i, j)]);
-            assert!(
-                relative_eq!(x, y, epsilon = abs, max_relative = rel),
-                "{case}: entry ({i}, {j}) is {x}, expected {y}"
-            );
-        }
-    }
-}
+pub use testing::{
+    assert_close, json, matrix, max_abs_diff, number, optional_matrix, vector,
+};
 
 /// A seeded `(rows, cols)` matrix of N(0, 1) entries.
 pub fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
@@ -69,15 +18,6 @@ pub fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
         cols,
         1.0,
     )
-}
-
-/// The largest `|a − b|` over all entries.
-pub fn max_abs_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 /// A linear layer written as `{"w": rows, "b": list}` (book convention).
@@ -99,11 +39,6 @@ pub fn mha(
         linear(&v["w_o"]),
     )
     .unwrap()
-}
-
-/// An optional matrix (JSON `null` is none).
-pub fn optional_matrix(v: &Value) -> Option<DMatrix<f64>> {
-    (!v.is_null()).then(|| matrix(v))
 }
 
 /// Layer normalization written as `{"gamma": .., "beta": ..}`, ε = 10⁻⁵.

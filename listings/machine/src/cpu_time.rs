@@ -5,7 +5,7 @@
 //! includes the time slices given to other processes; the thread's CPU
 //! time does not (cache and memory contention remain). `bench/compare.py`
 //! times PyTorch and NumPy the same way, with `time.thread_time()`.
-//! Also used by `ch03-optimization`'s benchmark.
+//! Used by the benchmarks of chapters 2, 3 and 4.
 
 use std::time::Duration;
 
