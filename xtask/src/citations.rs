@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::checks::walk;
+use crate::files::walk;
 use crate::lang::Lang;
 use crate::problem::{Problem, line_of};
 
