@@ -70,6 +70,33 @@ fn the_book_builds_in_both_languages_and_passes_its_checks() {
         // No formula was left unrendered or rendered as an error.
         assert!(!html.contains("katex-error"), "{lang}: KaTeX error");
         assert!(!html.contains("$$"), "{lang}: unrendered $$");
+        // The notes for programmers are an aside under its label, and the
+        // heading, list and math inside it are rendered.
+        let label = match lang {
+            "de" => "Für Programmierende",
+            _ => "For programmers",
+        };
+        let aside = &select(&doc, ".aside.programmers")[0];
+        assert_eq!(
+            text(&select(&doc, ".aside.programmers > .aside-label")[0]),
+            label
+        );
+        assert!(
+            !select(&doc, ".aside.programmers > h2").is_empty(),
+            "{lang}"
+        );
+        assert!(
+            !select(&doc, ".aside.programmers li strong").is_empty(),
+            "{lang}"
+        );
+        assert!(
+            !select(&doc, ".aside.programmers .katex").is_empty(),
+            "{lang}"
+        );
+        assert!(
+            !text(aside).contains('$'),
+            "{lang}: unrendered math in aside"
+        );
         // The KaTeX stylesheet is the book's own.
         assert!(html.contains("theme/katex/katex"), "{lang}: KaTeX CSS");
         // The language switch leads to the same page in the other language.

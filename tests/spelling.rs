@@ -4,7 +4,8 @@
 //!
 //! Code, math, URLs, HTML tags and directives are removed first; figure
 //! captions are prose and stay. In the glossary, the first column is
-//! German and the second English, in both books.
+//! German and the second English, in both books; the third, the
+//! definition, is in the page's language.
 //!
 //! It needs hunspell, so it is ignored by a plain `cargo test` and run by
 //! `cargo test -- --include-ignored` (as `.ci/run` does), where a missing
@@ -106,7 +107,13 @@ fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
         let clean = clean(raw);
         let cells: Vec<&str> = clean.split('|').collect();
         if is_glossary && cells.len() >= 4 {
-            for (cell, dict) in [(cells[1], "de_DE"), (cells[2], "en_US")] {
+            // The definition (third column) is prose of the page's language.
+            let definition = if cells.len() >= 5 { cells[3] } else { "" };
+            for (cell, dict) in [
+                (cells[1], "de_DE"),
+                (cells[2], "en_US"),
+                (definition, dictionary(lang)),
+            ] {
                 lines.push(Line {
                     file: file.to_string(),
                     number: i + 1,
