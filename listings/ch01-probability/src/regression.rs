@@ -133,10 +133,10 @@ pub fn loss_and_gradient<T: Real>(
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradientDescent {
     /// Step size `η`. Default 1.0: gradient descent decreases `J` when
-    /// `η < 2/M`, where `M ≤ ½ λ_max((1/N) X̃ᵀX̃) + λ` bounds the
-    /// curvature of `J` (`X̃ = [X 1]`; the softmax contributes at most
-    /// ½). For standardized iris `λ_max ≈ 2.9`, so `M ≈ 1.5` and any
-    /// `η < 1.3` is safe.
+    /// `η < 2/ā`, where `ā = ½ a_max + λ` bounds the curvature of `J`
+    /// (`a_max` the largest eigenvalue of `(1/N) X̃ᵀX̃`, `X̃ = [X 1]`; the
+    /// softmax contributes at most ½). For standardized iris
+    /// `a_max ≈ 2.9`, so `ā ≈ 1.5` and any `η < 1.3` is safe.
     pub learning_rate: f64,
     /// Number of passes over the data. Default 3000: on iris the
     /// objective then agrees with smartcore's optimum to 12 digits

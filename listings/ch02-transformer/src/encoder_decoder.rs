@@ -64,15 +64,15 @@ impl<T: Real> DecoderBlock<T> {
     ///
     /// ```text
     /// Z_1 = LN_1(Y + MultiHead(Y, Y, Y; M_causal))
-    /// Z_2 = LN_2(Z_1 + MultiHead(Z_1, H, H))                         (2.16)
+    /// Z_2 = LN_2(Z_1 + MultiHead(Z_1, X_enc, X_enc))                 (2.16)
     /// Out = LN_3(Z_2 + FFN(Z_2))
     /// ```
     ///
     /// (post-LN; pre-LN puts each `LN` on the sublayer's input instead,
-    /// as in (2.13), and leaves the memory `H` as it is.)
+    /// as in (2.13), and leaves the memory `X_enc` as it is.)
     ///
     /// # Shapes
-    /// `y`: `(n_tgt, d_model)`, `memory` `H`: `(n_src, d_model)`,
+    /// `y`: `(n_tgt, d_model)`, `memory` `X_enc`: `(n_src, d_model)`,
     /// `memory_mask`: `(n_tgt, n_src)` → `(n_tgt, d_model)`.
     ///
     /// # Book
@@ -154,11 +154,11 @@ pub struct Transformer<T: Real> {
 pub struct TransformerOutput<T: Real> {
     /// The embedded source `E_src[x]·√d_model + PE`, `(n_src, d_model)`.
     pub src_input: DMatrix<T>,
-    /// The encoder's output `H` ("memory"), `(n_src, d_model)`.
+    /// The encoder's output `X_enc` ("memory"), `(n_src, d_model)`.
     pub memory: DMatrix<T>,
     /// Each decoder block's output (the last is the decoder's output).
     pub decoder: Vec<DecoderBlockCache<T>>,
-    /// The logits `H_dec W_out + 1 b_outᵀ`, `(n_tgt, V_tgt)`.
+    /// The logits `D W_out + 1 b_out`, `(n_tgt, |𝒱_tgt|)`.
     pub logits: DMatrix<T>,
     /// Row `t`: the distribution of target token `t + 1`, `(n_tgt, V_tgt)`.
     pub probabilities: DMatrix<T>,
@@ -177,7 +177,7 @@ pub struct Config {
     pub n_heads: usize,
     /// Hidden width of the feed-forward networks `d_ff`.
     pub d_ff: usize,
-    /// Number of encoder blocks and of decoder blocks `N`.
+    /// Number of encoder blocks and of decoder blocks `n_layers`.
     pub n_layers: usize,
 }
 
@@ -215,8 +215,8 @@ impl<T: Real> Transformer<T> {
     /// position.
     ///
     /// ```text
-    /// H = Encoder(E_src[x] √d_model + PE)
-    /// D = Decoder(E_tgt[y] √d_model + PE, H)
+    /// X_enc = Encoder(E_src[x] √d_model + PE)
+    /// D = Decoder(E_tgt[y] √d_model + PE, X_enc)
     /// P(y_{t+1} | y_1..y_t, x) = softmax(D_t W_out + b_out)          (2.17)
     /// ```
     ///

@@ -91,9 +91,9 @@ pub struct FeedForward<T: Real> {
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeedForwardCache<T: Real> {
-    /// `H = X W_1 + 1 b_1ᵀ`, shape `(n, d_ff)`.
+    /// `U = X W_1 + 1 b_1`, shape `(n, d_ff)`.
     pub hidden: DMatrix<T>,
-    /// `A = act(H)`, shape `(n, d_ff)`.
+    /// `act(U)`, the activations, shape `(n, d_ff)`.
     pub activated: DMatrix<T>,
     /// `Y = A W_2 + 1 b_2ᵀ`, shape `(n, d_model)`.
     pub output: DMatrix<T>,

@@ -122,7 +122,7 @@ pub(crate) fn check_learning_rate<T: Real>(lr: T) -> Result<(), Error> {
     positive_finite("learning rate η", "0 < η < ∞", lr)
 }
 
-/// Checks a decay factor such as β₁, β₂, γ or the momentum μ: `0 ≤ β < 1`.
+/// Checks a decay factor (β₁, β₂, γ, the momentum factor β): `0 ≤ β < 1`.
 pub(crate) fn check_decay<T: Real>(
     what: &'static str,
     requirement: &'static str,

@@ -10,7 +10,7 @@ use notation::{Error, Real, lit};
 /// a symmetric positive definite matrix `A` and the minimum at `θ*`.
 ///
 /// Its gradient is the row `∇L(θ) = (θ − θ*) A`, and its eigenvalues
-/// `λ_1 ≤ … ≤ λ_d` are the curvatures along the principal axes.
+/// `a_1 ≤ … ≤ a_d` are the curvatures along the principal axes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quadratic<T: Real> {
     a: DMatrix<T>,
@@ -88,11 +88,11 @@ impl<T: Real> Quadratic<T> {
         })
     }
 
-    /// The diagonal quadratic `½ Σ λ_i (θ_i − θ*_i)²`: its axes are the
+    /// The diagonal quadratic `½ Σ a_i (θ_i − θ*_i)²`: its axes are the
     /// coordinate axes.
     ///
     /// # Errors
-    /// As [`Quadratic::new`]: a `λ_i ≤ 0`, or lengths that differ.
+    /// As [`Quadratic::new`]: an `a_i ≤ 0`, or lengths that differ.
     pub fn diagonal(lambdas: &[T], minimum: &[T]) -> Result<Self, Error> {
         let a =
             DMatrix::from_diagonal(&nalgebra::DVector::from_row_slice(lambdas));
@@ -154,10 +154,10 @@ impl<T: Real> Quadratic<T> {
     ///
     /// ```text
     /// θ_{t+1} − θ* = (θ_t − θ*)(I − η A)
-    /// ρ(η) = max_i |1 − η λ_i| < 1  ⇔  0 < η < 2 / λ_max          (3.2)
+    /// ρ(η) = max_i |1 − η a_i| < 1  ⇔  0 < η < 2 / a_max          (3.2)
     /// ```
     ///
-    /// Along eigenvector `i` the error is multiplied by `1 − η λ_i` in
+    /// Along eigenvector `i` the error is multiplied by `1 − η a_i` in
     /// every step; `ρ(η)` is the largest of these factors in magnitude.
     ///
     /// # Book
@@ -170,16 +170,16 @@ impl<T: Real> Quadratic<T> {
             .fold(T::zero(), |a, b| a.max(b))
     }
 
-    /// The stability bound `2 / λ_max` of formula (3.2): gradient descent
-    /// on this quadratic converges iff `0 < η < 2 / λ_max`.
+    /// The stability bound `2 / a_max` of formula (3.2): gradient descent
+    /// on this quadratic converges iff `0 < η < 2 / a_max`.
     pub fn max_stable_learning_rate(&self) -> T {
         let lambda_max = self.eigenvalues[self.eigenvalues.len() - 1];
         (T::one() + T::one()) / lambda_max
     }
 
     /// The learning rate with the smallest contraction factor,
-    /// `η = 2 / (λ_min + λ_max)`, where `ρ = (κ − 1) / (κ + 1)` with the
-    /// condition number `κ = λ_max / λ_min`.
+    /// `η = 2 / (a_min + a_max)`, where `ρ = (κ − 1) / (κ + 1)` with the
+    /// condition number `κ = a_max / a_min`.
     pub fn best_learning_rate(&self) -> T {
         let lambda_min = self.eigenvalues[0];
         let lambda_max = self.eigenvalues[self.eigenvalues.len() - 1];

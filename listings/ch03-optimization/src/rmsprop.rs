@@ -52,7 +52,7 @@ impl<T: Real> RmsPropConfig<T> {
 #[derive(Debug, Clone)]
 pub struct RmsProp<T: Real> {
     config: RmsPropConfig<T>,
-    /// The moving averages E[g²], one matrix per parameter.
+    /// The moving averages v of g² (the source's E[g²]), one per parameter.
     averages: Vec<DMatrix<T>>,
     t: usize,
 }
@@ -73,7 +73,7 @@ impl<T: Real> RmsProp<T> {
         })
     }
 
-    /// The effective learning rate `η / D_ε(E[g²]_t)` of every coordinate
+    /// The effective learning rate `η / D_ε(v_t)` of every coordinate
     /// of parameter `i` (`None` before the first step).
     pub fn effective_learning_rates(&self, i: usize) -> Option<DMatrix<T>> {
         let RmsPropConfig { lr, eps, .. } = self.config;
@@ -88,8 +88,8 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     /// AdaGrad's sum, so old gradients are forgotten.
     ///
     /// ```text
-    /// E[g²]_t = γ E[g²]_{t−1} + (1 − γ) g_t²,  E[g²]_0 = 0         (3.8)
-    /// θ_{t+1} = θ_t − η g_t / D_ε(E[g²]_t)                         (3.9)
+    /// v_t = γ v_{t−1} + (1 − γ) g_t²,  v_0 = 0                     (3.8)
+    /// θ_{t+1} = θ_t − η g_t / D_ε(v_t)                             (3.9)
     /// ```
     ///
     /// Everything is per coordinate; `D_ε` is formula (3.7).

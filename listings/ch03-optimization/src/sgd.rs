@@ -15,7 +15,7 @@ pub struct SgdConfig<T> {
     /// The learning rate η. Default `1e-3`, the default of
     /// `torch.optim.SGD` (PyTorch 2.x documentation).
     pub lr: T,
-    /// The momentum μ, `0 ≤ μ < 1`; `0` is plain gradient descent (3.1).
+    /// The momentum factor β, `0 ≤ β < 1`; `0` is plain gradient descent (3.1).
     /// Default `0`, as in `torch.optim.SGD`.
     pub momentum: T,
 }
@@ -32,9 +32,9 @@ impl<T: Real> Default for SgdConfig<T> {
 /// Gradient descent (3.1), with momentum (3.4) if `momentum > 0`.
 ///
 /// The momentum form is PyTorch's (`dampening = 0`, no Nesterov): the
-/// buffer sums gradients, `b_t = μ b_{t−1} + g_t`, and the step is
-/// `η b_t`. For a constant η this is Polyak's heavy ball
-/// `θ_{t+1} = θ_t − η g_t + μ (θ_t − θ_{t−1})`.
+/// buffer sums gradients, `d_t = β d_{t−1} + g_t` (the code's `b`), and the
+/// step is `η d_t`. For a constant η this is Polyak's heavy ball
+/// `θ_{t+1} = θ_t − η g_t + β (θ_t − θ_{t−1})`.
 #[derive(Debug, Clone)]
 pub struct Sgd<T: Real> {
     config: SgdConfig<T>,
@@ -66,12 +66,12 @@ impl<T: Real> Sgd<T> {
 
 impl<T: Real> Optimizer<T> for Sgd<T> {
     // ANCHOR: sgd_step
-    /// One step of gradient descent (3.1) or, with `μ > 0`, of gradient
+    /// One step of gradient descent (3.1) or, with `β > 0`, of gradient
     /// descent with momentum (3.4):
     ///
     /// ```text
-    /// θ_{t+1} = θ_t − η g_t                          (3.1), μ = 0
-    /// b_t = μ b_{t−1} + g_t,  θ_{t+1} = θ_t − η b_t  (3.4), b_0 = 0
+    /// θ_{t+1} = θ_t − η g_t                          (3.1), β = 0
+    /// d_t = β d_{t−1} + g_t,  θ_{t+1} = θ_t − η d_t  (3.4), d_0 = 0
     /// ```
     ///
     /// # Shapes

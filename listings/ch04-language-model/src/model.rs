@@ -317,9 +317,9 @@ impl<T: Real> Model<T> {
     /// The logits of the next token after each position of `tokens`.
     ///
     /// ```text
-    /// H⁰ = E[x_1..x_n] + PE[0..n]                                  (4.4)
-    /// Hˡ = Block_l(Hˡ⁻¹; M_causal),   l = 1, …, L       by (2.13), (2.5)
-    /// Z  = LN(Hᴸ) W_out + 1 b_outᵀ,   P(x_{t+1} | x_{≤t}) = softmax(z_t)
+    /// X⁽⁰⁾ = E[x_1..x_n] + PE[0..n]                                (4.4)
+    /// X⁽ˡ⁾ = Block_l(X⁽ˡ⁻¹⁾; M_causal),  l = 1, …, n_layers  (2.13), (2.5)
+    /// Z = LN(X⁽ⁿ_layers⁾) W_out + 1 b_out,  P(x_{t+1} | x_{≤t}) = softmax(z_t)
     /// ```
     ///
     /// Row `t` of `E[x_1..x_n]` is row `x_t` of the embedding `E`; the
@@ -368,7 +368,7 @@ impl<T: Real> Model<T> {
     /// in reverse order (2.23), and into the embedding.
     ///
     /// ```text
-    /// ∂L/∂E_c = Σ_{t : x_t = c} ∂L/∂H⁰_t                            (4.5)
+    /// ∂L/∂E_c = Σ_{t : x_t = c} ∂L/∂X⁽⁰⁾_t                          (4.5)
     /// ```
     ///
     /// A lookup copies row `c` of `E` to every position holding `c`, so

@@ -59,11 +59,11 @@ impl Unigram {
     /// occurrences of every character.
     ///
     /// ```text
-    /// P(c) = (n_c + k) / (N + k V)                                 (4.2)
+    /// P(c) = (n_c + k) / (N + k |𝒱|)                               (4.2)
     /// ```
     ///
-    /// `n_c` counts character `c` among the `N` tokens, `V` is the size of
-    /// the vocabulary. `k = 0` is the plain maximum-likelihood estimate
+    /// `n_c` counts character `c` among the `N` tokens, `|𝒱|` is the size
+    /// of the vocabulary `𝒱`. `k = 0` is the plain maximum-likelihood estimate
     /// (1.6); `k = 1` is Laplace's rule of succession.
     ///
     /// # Shapes

@@ -661,7 +661,7 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
             .map_err(plot_err)?;
             text(&b.label, (b.x, b.y + b.h / 2), 14)
         };
-        // The two stacks, each repeated N times.
+        // The two stacks, each repeated n_layers times.
         for (x, top, bottom) in [(xe, 262, 500), (xd, 142, 500)] {
             root.draw(&Rectangle::new(
                 [(x - 125, top), (x + 125, bottom)],
@@ -674,8 +674,8 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
             ))
             .map_err(plot_err)?;
         }
-        text("N ×", (xe - 155, 380), 18)?;
-        text("× N", (xd + 155, 320), 18)?;
+        text("n_layers ×", (xe - 163, 380), 15)?;
+        text("× n_layers", (xd + 163, 320), 15)?;
         text(&t("Encoder", "Encoder"), (xe - 165, 275), 16)?;
         text(&t("Decoder", "Decoder"), (xd + 165, 155), 16)?;
         // Tokens and positional encoding.
@@ -775,7 +775,7 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
         ])?;
         text("K, V", (xd - 75, 356), 13)?;
         text("Q", (xd + 52, 374), 13)?;
-        text("H", (xe + 14, 232), 14)?;
+        text("X_enc", (xe + 24, 232), 14)?;
         Ok(())
     })
 }

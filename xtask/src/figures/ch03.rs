@@ -179,7 +179,7 @@ fn row(x: &[f64]) -> DMatrix<f64> {
 }
 
 /// Loss of gradient descent on ½(θ₁² + 10 θ₂²) for learning rates around
-/// the stability bound 2/λ_max = 0.2 of formula (3.2).
+/// the stability bound 2/a_max = 0.2 of formula (3.2).
 fn gd_learning_rates(lang: Lang) -> Result<String> {
     let q = Quadratic::diagonal(&[1.0, 10.0], &[0.0, 0.0])?;
     let steps = 100;
@@ -506,8 +506,8 @@ const ROSENBROCK_STEPS: usize = 3000;
 
 /// The five methods with the learning rates for the Rosenbrock function,
 /// each the best of a few values tried by hand (stated in the captions).
-/// Gradient descent's η = 0.001 is about 2/λ_max ≈ 0.00096 of the
-/// Hessian at the start (λ_max ≈ 2092), where the valley is steepest
+/// Gradient descent's η = 0.001 is about 2/a_max ≈ 0.00096 of the
+/// Hessian at the start (a_max ≈ 2092), where the valley is steepest
 /// across; larger values jump far out of the valley in the first steps.
 fn rosenbrock_optimizers(lang: Lang) -> Result<Vec<Named>> {
     let eps = Epsilon::Outside(1e-8);

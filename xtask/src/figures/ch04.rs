@@ -32,14 +32,16 @@ pub const FIGURES: &[Figure] = &[
         alt: [
             "Liniendiagramm: Trainings- und Validierungsverlust des kleinen \
              Transformers in nats pro Zeichen über den Trainingsschritten; \
-             der Verlust beginnt über dem Wert log V der Gleichverteilung \
-             und fällt dann; gestrichelte waagrechte Linien markieren log V \
+             der Verlust beginnt über dem Wert der Gleichverteilung, dem \
+             Logarithmus der Vokabulargröße, und fällt dann; gestrichelte \
+             waagrechte Linien markieren diesen Wert \
              und die Validierungs-Kreuzentropie des Unigramm- und des \
              Bigramm-Modells.",
             "Line chart: training and validation loss of the small \
              transformer in nats per character against the training step; \
-             the loss starts above log V, the value of the uniform guess, \
-             and then falls; dashed horizontal lines mark log V and the \
+             the loss starts above the value of the uniform guess, the log of \
+             the vocabulary size, and then falls; dashed horizontal lines \
+             mark that value and the \
              validation cross-entropy of the unigram and bigram models.",
         ],
         draw: lm_training,
@@ -214,7 +216,10 @@ fn lm_training(lang: Lang) -> Result<String> {
             (
                 r.log_v,
                 PALETTE[3],
-                lang.pick("gleichverteilt, log V", "uniform, log V"),
+                lang.pick(
+                    "gleichverteilt, log |Vokabular|",
+                    "uniform, log |vocabulary|",
+                ),
             ),
         ];
         for (value, color, name) in lines {
