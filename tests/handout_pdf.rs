@@ -1,6 +1,7 @@
 //! The course handouts: A4, every chapter title and formula number, no
-//! KaTeX error, every font embedded, a sane number of pages, and no page
-//! left less than half full in the middle of a chapter.
+//! KaTeX error, every font embedded, a sane number of pages, no page left
+//! less than half full in the middle of a chapter, and the page numbers of
+//! the contents and the index as the PDF has them.
 //!
 //! Needs Chromium and poppler-utils (`apt-get install chromium
 //! poppler-utils`), so it is ignored by a plain `cargo test` and run by
@@ -98,6 +99,8 @@ fn handouts_are_a4_complete_and_embed_all_fonts() {
             assert!(!html.contains(nav), "handout HTML contains {nav}");
         }
 
+        check_page_numbers(lang, pdf, &out, &book_pages);
+
         let short = half_empty_pages(pdf, pages, &book_pages);
         assert!(
             short.is_empty(),
@@ -164,6 +167,8 @@ fn half_empty_pages(
                 || p.path.file_name().is_some_and(|n| n == "index.md")
         })
         .map(|p| p.title.as_str())
+        // The index, after the glossary, starts on a new page too.
+        .chain(Lang::ALL.map(xtask::handout::index_title))
         .collect();
     let starts_chapter = |page: usize| {
         let p = page.to_string();
@@ -236,4 +241,231 @@ fn the_fill_of_a_page_is_read_from_its_image() {
     let expected = (50 - top) as f64 / (bottom - top) as f64;
     assert!((fill - expected).abs() < 1e-12, "{fill} vs {expected}");
     assert!(fill > 0.4 && fill < 0.6);
+}
+
+/// The text of every page of `pdf` (index 0 is page 1) as `pdftotext
+/// -layout` reads it (line by line as printed), whitespace collapsed and
+/// words broken at a hyphen joined again.
+fn page_texts(pdf: &str) -> Vec<String> {
+    let broken = regex::Regex::new(r"(\p{L})-\s+(\p{L})").unwrap();
+    let text = run("pdftotext", &["-layout", "-enc", "UTF-8", pdf, "-"]);
+    let mut pages: Vec<String> = text
+        .split('\x0c')
+        .map(|p| {
+            let p = p.split_whitespace().collect::<Vec<_>>().join(" ");
+            broken.replace_all(&p, "$1-$2").into_owned()
+        })
+        .collect();
+    pages.pop(); // after the last form feed
+    pages
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The table of contents and the index give the pages on which things
+/// are printed: every entry of the contents, as the PDF prints it, names
+/// the page where its heading is printed and no earlier page after the
+/// contents; every page an index entry lists holds the term, and its page
+/// in bold is the page of a heading.
+fn check_page_numbers(
+    lang: Lang,
+    pdf: &str,
+    out: &std::path::Path,
+    book_pages: &[xtask::preprocess::Page],
+) {
+    let texts = page_texts(pdf);
+    let html = genai_book::read(
+        &out.join(format!("pdf/handout-{}.html", lang.code())),
+    );
+    let tags = regex::Regex::new(r"<[^>]*>").unwrap();
+    let plain = |s: &str| {
+        let s = unescape(&tags.replace_all(s, ""));
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+
+    // The contents, as the HTML has them: number, title, page.
+    let toc_entry = regex::Regex::new(
+        "<li class=\"toc-depth-\\d\"><a href=\"#([^\"]*)\">\
+         (?:<span class=\"toc-number\">([^<]*)</span>)?\
+         <span class=\"toc-title\">([^<]*)</span>\
+         <span class=\"toc-leader\"></span>\
+         <span class=\"toc-page\">(\\d+)</span>",
+    )
+    .unwrap();
+    let toc: Vec<(String, String, usize)> = toc_entry
+        .captures_iter(&html)
+        .map(|c| {
+            let number = c.get(2).map_or("", |m| m.as_str()).to_string();
+            (number, unescape(&c[3]), c[4].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        toc.len(),
+        book_pages.len() + 1,
+        "{pdf}: the contents list every page of the book and the index"
+    );
+    let contents_page = 1 + texts
+        .iter()
+        .position(|t| t.starts_with(lang.pick("Inhalt", "Contents")))
+        .expect("a page of contents");
+    let contents = &texts[contents_page - 1];
+    let mut last = contents_page;
+    for (number, title, page) in &toc {
+        // As printed: number, title, page number.
+        let line = format!("{number} {title} {page}");
+        assert!(
+            contents.contains(line.trim()),
+            "{pdf}: the contents do not print {line:?}"
+        );
+        // The heading as printed: number and title.
+        let heading = format!("{number} {title}");
+        let heading = heading.trim();
+        let found = |p: usize| texts[p - 1].contains(heading);
+        assert!(
+            *page >= last && *page <= texts.len() && found(*page),
+            "{pdf}: the contents put {heading:?} on page {page}, which does \
+             not show it"
+        );
+        if !number.is_empty() {
+            let earlier: Vec<usize> =
+                (contents_page + 1..*page).filter(|&p| found(p)).collect();
+            assert!(
+                earlier.is_empty(),
+                "{pdf}: {heading:?} is printed on page(s) {earlier:?}, before \
+                 page {page} that the contents give"
+            );
+        }
+        last = *page;
+    }
+    let index_title = xtask::handout::index_title(lang);
+    let (_, _, index_page) =
+        toc.iter().find(|(_, t, _)| t == index_title).unwrap();
+    assert!(texts[index_page - 1].starts_with(index_title));
+
+    // The index, as the HTML has it: forms searched, pages, bold page.
+    let index_entry = regex::Regex::new(
+        "<p class=\"index-entry\" data-forms=\"([^\"]*)\" \
+         data-pages=\"([^\"]*)\" data-main=\"([^\"]*)\">(.*?)</p>",
+    )
+    .unwrap();
+    // The index is set in two columns, which `pdftotext` without
+    // `-layout` reads one after the other; entries are compared without
+    // spaces and hyphens, which it drops or adds where a line breaks.
+    let canonical = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect()
+    };
+    let first = index_page.to_string();
+    let index_text = canonical(&run(
+        "pdftotext",
+        &["-enc", "UTF-8", "-f", &first, pdf, "-"],
+    ));
+    let main_link =
+        regex::Regex::new("<a href=\"#([^\"]*)\"><strong>").unwrap();
+    // `pdfinfo -dests`: page, destination, then the name in quotes.
+    let dests: std::collections::HashMap<String, usize> =
+        run("pdfinfo", &["-dests", pdf])
+            .lines()
+            .filter_map(|l| {
+                let page = l.split_whitespace().next()?.parse().ok()?;
+                let name = l.rsplit_once('"')?.0.rsplit_once('"')?.1;
+                Some((name.to_string(), page))
+            })
+            .collect();
+    let mut entries = 0;
+    let mut with_main = 0;
+    for c in index_entry.captures_iter(&html) {
+        entries += 1;
+        let forms: Vec<String> =
+            unescape(&c[1]).split('|').map(str::to_lowercase).collect();
+        let pages: Vec<usize> = c[2]
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let main: Option<usize> = c[3].parse().ok();
+        let printed = plain(&c[4]);
+        assert!(
+            !pages.is_empty(),
+            "{pdf}: index entry {printed:?} has no page"
+        );
+        assert!(
+            index_text.contains(&canonical(&printed)),
+            "{pdf}: the index does not print {printed:?}"
+        );
+        for &p in &pages {
+            assert!(p < *index_page, "{pdf}: {printed:?} lists page {p}");
+            if Some(p) == main {
+                continue;
+            }
+            // Every word of one of the term's forms, endings aside.
+            let text = texts[p - 1].to_lowercase();
+            assert!(
+                forms
+                    .iter()
+                    .any(|f| f.split_whitespace().all(|w| text.contains(w))),
+                "{pdf}: index entry {printed:?} lists page {p}, which does \
+                 not contain {forms:?}"
+            );
+        }
+        if let Some(main) = main {
+            // The bold page links to the defining section, and the PDF
+            // puts that link's target on that page.
+            with_main += 1;
+            let id = &main_link.captures(&c[4]).unwrap()[1];
+            assert_eq!(
+                dests.get(&percent_encode(id)),
+                Some(&main),
+                "{pdf}: {printed:?} gives page {main} for #{id}"
+            );
+        }
+    }
+    // The glossary has some seventy rows; most name a section.
+    assert!(entries >= 50, "{pdf}: only {entries} index entries");
+    assert!(with_main >= 20, "{pdf}: only {with_main} defining pages");
+
+    // "On which page does layer normalization start?": the index's bold
+    // page for it is the page the contents give for its section.
+    let (term, section) = match lang {
+        Lang::De => (
+            "Layer-Normalisierung",
+            "Residualverbindungen und Layer-Normalisierung",
+        ),
+        Lang::En => (
+            "layer normalization",
+            "Residual connections and layer normalization",
+        ),
+    };
+    let (_, _, section_page) = toc
+        .iter()
+        .find(|(_, t, _)| t == section)
+        .unwrap_or_else(|| panic!("{pdf}: no section {section:?}"));
+    let entry = index_entry
+        .captures_iter(&html)
+        .find(|c| plain(&c[4]).starts_with(&format!("{term} ")))
+        .unwrap_or_else(|| panic!("{pdf}: no index entry {term:?}"));
+    assert_eq!(
+        entry[3].parse::<usize>().ok(),
+        Some(*section_page),
+        "{pdf}: the index's bold page for {term:?}"
+    );
+}
+
+/// An id as Chromium names its PDF destination: UTF-8, percent-encoded
+/// beyond ASCII.
+fn percent_encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! sources and preprocessors as the web book, printed to an A4 PDF by
 //! headless Chromium.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -22,6 +22,8 @@ use crate::lang::Lang;
 use crate::preprocess::Literate;
 use crate::problem::to_error;
 use crate::registry::Registry;
+
+mod index;
 
 /// The stylesheet of the handout, relative to the book root.
 pub const HANDOUT_CSS: &str = "theme/handout.css";
@@ -53,6 +55,18 @@ pub fn find_chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// How often a handout is printed at most before its page numbers must
+/// have settled (two printings are the rule; see [`Handout::print`]).
+const MAX_PRINTINGS: usize = 4;
+
+/// The id of the index's heading in the handout.
+const INDEX_ID: &str = "handout-index";
+
+/// The title of the handout's index.
+pub fn index_title(lang: Lang) -> &'static str {
+    lang.pick("Stichwortverzeichnis", "Index")
+}
+
 /// Builds the web book (for its fonts and KaTeX stylesheet), then both
 /// handouts: `out/pdf/handout-de.pdf` and `out/pdf/handout-en.pdf`.
 pub fn build_pdfs(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
@@ -69,14 +83,26 @@ pub fn build_pdfs(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(&pdf_dir)?;
     fs::copy(root.join(HANDOUT_CSS), pdf_dir.join("handout.css"))
         .with_context(|| format!("cannot copy {HANDOUT_CSS}"))?;
-    let mut pdfs = Vec::new();
-    for lang in Lang::ALL {
-        let html = write_handout_html(root, out, lang, &registry)?;
-        let pdf = pdf_dir.join(format!("handout-{}.pdf", lang.code()));
-        print_pdf(&chromium, &html, &pdf)?;
-        pdfs.push(pdf);
-    }
-    Ok(pdfs)
+    let handouts = Lang::ALL
+        .map(|lang| Handout::load(root, out, lang, &registry))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    // The two languages are printed side by side.
+    std::thread::scope(|scope| {
+        let printing: Vec<_> = handouts
+            .iter()
+            .map(|handout| {
+                let pdf = pdf_dir
+                    .join(format!("handout-{}.pdf", handout.lang.code()));
+                let chromium = &chromium;
+                scope.spawn(move || handout.print(chromium, &pdf).map(|()| pdf))
+            })
+            .collect();
+        printing
+            .into_iter()
+            .map(|p| p.join().expect("a printing thread panicked"))
+            .collect()
+    })
 }
 
 fn print_pdf(chromium: &Path, html: &Path, pdf: &Path) -> Result<()> {
@@ -109,13 +135,370 @@ struct HandoutPage {
     markdown: String,
 }
 
-/// Writes `out/pdf/handout-<lang>.html` and returns its path.
-pub fn write_handout_html(
+/// A heading of the handout: its id and its text.
+struct Heading {
+    id: String,
+    text: String,
+}
+
+/// A page of the book rendered for the handout.
+struct RenderedPage {
+    slug: String,
+    number: Option<String>,
+    title: String,
+    depth: usize,
+    html: String,
+    /// The id of the page's title (its first heading); the table of
+    /// contents links to it and reads its page from the PDF.
+    title_id: String,
+    /// Its headings of level 1 and 2.
+    headings: Vec<Heading>,
+    glossary: bool,
+}
+
+/// An entry of the index with the pattern that finds it and the id of its
+/// defining section.
+struct IndexEntry {
+    term: index::Term,
+    regex: Regex,
+    main: Option<String>,
+}
+
+/// The page numbers the handout prints: the page of every heading the
+/// table of contents lists (by id) and the pages of every index entry.
+#[derive(Debug, Default, PartialEq)]
+struct Numbers {
+    toc: HashMap<String, usize>,
+    index: Vec<index::Pages>,
+}
+
+/// The handout of one language, rendered, waiting for its page numbers.
+struct Handout {
+    lang: Lang,
+    html_path: PathBuf,
+    head: String,
+    title_page: String,
+    pages: Vec<RenderedPage>,
+    index: Vec<IndexEntry>,
+}
+
+impl Handout {
+    /// Renders every page of the book in `lang` and reads the index
+    /// terms from its glossary.
+    fn load(
+        root: &Path,
+        out: &Path,
+        lang: Lang,
+        registry: &Registry,
+    ) -> Result<Handout> {
+        let pages = load_pages(root, lang, registry)?;
+        let slugs: HashMap<PathBuf, String> = pages
+            .iter()
+            .map(|p| (p.path.clone(), p.slug.clone()))
+            .collect();
+
+        let web = out.join(lang.code());
+        let fonts_css = find_file(&web.join("fonts"), "fonts-", ".css")?;
+        let katex_css =
+            find_file(&web.join(KATEX_THEME), "katex-", ".min.css")?;
+        let rel =
+            |p: &Path| format!("../{}", p.strip_prefix(out).unwrap().display());
+        let title = lang.pick(
+            "Theorie (Mathematik) hinter Generativer KI",
+            "The Mathematics behind Generative AI",
+        );
+        let head = format!(
+            "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <title>{title}</title>\n\
+             <link rel=\"stylesheet\" href=\"{fonts}\">\n\
+             <link rel=\"stylesheet\" href=\"{katex}\">\n\
+             <link rel=\"stylesheet\" href=\"handout.css\">\n\
+             </head>\n<body>\n",
+            code = lang.code(),
+            fonts = rel(&fonts_css),
+            katex = rel(&katex_css),
+        );
+
+        let rendered: Vec<RenderedPage> = pages
+            .iter()
+            .map(|page| {
+                let (html, headings) = render_markdown(page, &slugs);
+                let title_id = headings.first().map_or_else(
+                    || format!("page-{}", page.slug),
+                    |h| h.id.clone(),
+                );
+                RenderedPage {
+                    slug: page.slug.clone(),
+                    number: page.number.clone(),
+                    title: page.title.clone(),
+                    depth: page.depth,
+                    html,
+                    title_id,
+                    headings,
+                    glossary: is_glossary(&page.path),
+                }
+            })
+            .collect();
+
+        let mut index = Vec::new();
+        if let Some(glossary) = pages.iter().find(|p| is_glossary(&p.path)) {
+            for term in index::glossary_terms(&glossary.markdown, lang) {
+                let regex = index::term_regex(&term.forms, lang);
+                let main = defining_section(
+                    &term, &regex, glossary, &slugs, &rendered,
+                );
+                index.push(IndexEntry { term, regex, main });
+            }
+        }
+        Ok(Handout {
+            lang,
+            html_path: out
+                .join("pdf")
+                .join(format!("handout-{}.html", lang.code())),
+            head,
+            title_page: title_page(root, lang),
+            pages: rendered,
+            index,
+        })
+    }
+
+    /// Prints the handout to `pdf` until its page numbers are those of
+    /// the PDF: the first printing has none, each next one those read
+    /// from the printing before. Numbers that do not move the text (the
+    /// contents fit on their page; the index comes last) settle after two
+    /// printings.
+    fn print(&self, chromium: &Path, pdf: &Path) -> Result<()> {
+        let mut numbers = Numbers::default();
+        for _ in 0..MAX_PRINTINGS {
+            fs::write(&self.html_path, self.html(&numbers))?;
+            print_pdf(chromium, &self.html_path, pdf)?;
+            let printed = self.numbers(&index::Layout::read(pdf)?)?;
+            if printed == numbers {
+                return Ok(());
+            }
+            numbers = printed;
+        }
+        bail!(
+            "the page numbers of {} did not settle after {MAX_PRINTINGS} \
+             printings",
+            pdf.display()
+        )
+    }
+
+    /// The handout's HTML with `numbers` filled in.
+    fn html(&self, numbers: &Numbers) -> String {
+        let mut html = self.head.clone();
+        html.push_str(&self.title_page);
+        html.push_str(&self.table_of_contents(numbers));
+        for page in &self.pages {
+            let class = if page.depth == 1 {
+                "page chapter"
+            } else {
+                "page"
+            };
+            html.push_str(&format!(
+                "<section class=\"{class}\" id=\"page-{}\">\n",
+                page.slug
+            ));
+            html.push_str(&page.html);
+            html.push_str("</section>\n");
+        }
+        html.push_str(&self.index_html(numbers));
+        html.push_str("</body>\n</html>\n");
+        html
+    }
+
+    fn table_of_contents(&self, numbers: &Numbers) -> String {
+        let mut toc = format!(
+            "<nav class=\"toc\">\n<h1 class=\"toc-title\">{}</h1>\n<ul>\n",
+            self.lang.pick("Inhalt", "Contents")
+        );
+        let entries = self
+            .pages
+            .iter()
+            .map(|p| {
+                (p.depth, p.number.as_deref(), p.title.as_str(), &*p.title_id)
+            })
+            .chain([(1, None, index_title(self.lang), INDEX_ID)]);
+        for (depth, number, title, id) in entries {
+            let number = number.map_or(String::new(), |n| {
+                format!("<span class=\"toc-number\">{n}</span>")
+            });
+            let page =
+                numbers.toc.get(id).map_or(String::new(), usize::to_string);
+            toc.push_str(&format!(
+                "<li class=\"toc-depth-{depth}\"><a href=\"#{id}\">{number}\
+                 <span class=\"toc-title\">{}</span>\
+                 <span class=\"toc-leader\"></span>\
+                 <span class=\"toc-page\">{page}</span></a></li>\n",
+                escape(title)
+            ));
+        }
+        toc.push_str("</ul>\n</nav>\n");
+        toc
+    }
+
+    /// The index: entries under their initial letter, each with its pages;
+    /// the page of the defining section in bold, linked to it.
+    fn index_html(&self, numbers: &Numbers) -> String {
+        let mut html = format!(
+            "<section class=\"page chapter index\">\n<h1 id=\"{INDEX_ID}\">{}</h1>\n\
+             <div class=\"index-columns\">\n",
+            index_title(self.lang)
+        );
+        let mut letter = None;
+        for (i, entry) in self.index.iter().enumerate() {
+            // The first printing has no numbers yet; later ones leave out
+            // a term that occurs nowhere.
+            let pages = numbers.index.get(i);
+            if pages.is_some_and(index::Pages::is_empty) {
+                continue;
+            }
+            let initial = index::initial(&entry.term.label);
+            if letter != Some(initial) {
+                letter = Some(initial);
+                html.push_str(&format!(
+                    "<div class=\"index-letter\">{initial}</div>\n"
+                ));
+            }
+            let mut items: Vec<(usize, String)> = Vec::new();
+            let main = pages.and_then(|p| p.main);
+            if let Some(id) = &entry.main {
+                // Placeholder in the first printing: the link must exist
+                // for the PDF to say where its target is.
+                let n = main.map_or("0".to_string(), |n| n.to_string());
+                items.push((
+                    main.unwrap_or(0),
+                    format!("<a href=\"#{id}\"><strong>{n}</strong></a>"),
+                ));
+            }
+            for &(a, b) in pages.map_or(&[][..], |p| &p.ranges) {
+                let text = if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}–{b}")
+                };
+                items.push((a, text));
+            }
+            items.sort_by_key(|(p, _)| *p);
+            let list: Vec<String> = items.into_iter().map(|(_, t)| t).collect();
+            let all = pages.map_or(Vec::new(), index::Pages::all);
+            html.push_str(&format!(
+                "<p class=\"index-entry\" data-forms=\"{forms}\" data-pages=\"{all}\" \
+                 data-main=\"{main}\">{label}<span class=\"index-pages\"> {list}</span></p>\n",
+                forms = escape(&entry.term.forms.join("|")).replace('"', "&quot;"),
+                all = all
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                main = main.map_or(String::new(), |n| n.to_string()),
+                label = escape(&entry.term.label),
+                list = list.join(", "),
+            ));
+        }
+        html.push_str("</div>\n</section>\n");
+        html
+    }
+
+    /// Reads the page numbers from a printed PDF.
+    fn numbers(&self, layout: &index::Layout) -> Result<Numbers> {
+        let page_of = |id: &str| {
+            layout.dests.get(id).copied().with_context(|| {
+                format!("the printed handout has no link target {id:?}")
+            })
+        };
+        let mut toc = HashMap::new();
+        for page in &self.pages {
+            toc.insert(page.title_id.clone(), page_of(&page.title_id)?);
+        }
+        let index_start = page_of(INDEX_ID)?;
+        toc.insert(INDEX_ID.to_string(), index_start);
+
+        // Terms are searched on the pages of the book, not on the
+        // glossary's (which lists them all).
+        let first = self.pages.first().map_or(1, |p| toc[&p.title_id]);
+        let starts: Vec<usize> =
+            self.pages.iter().map(|p| toc[&p.title_id]).collect();
+        let mut skipped = Vec::new();
+        for (i, page) in self.pages.iter().enumerate() {
+            if page.glossary {
+                let end = starts.get(i + 1).map_or(index_start, |&s| s);
+                skipped.push(starts[i]..end);
+            }
+        }
+        let searched: Vec<usize> = (first..index_start)
+            .filter(|p| !skipped.iter().any(|r| r.contains(p)))
+            .collect();
+
+        let mut pages = Vec::new();
+        for entry in &self.index {
+            let main = match &entry.main {
+                Some(id) => Some(page_of(id)?),
+                None => None,
+            };
+            pages.push(index::Pages::find(
+                &entry.regex,
+                layout,
+                &searched,
+                main,
+            ));
+        }
+        Ok(Numbers { toc, index: pages })
+    }
+}
+
+fn is_glossary(path: &Path) -> bool {
+    path == Path::new("glossary.md")
+}
+
+/// The id of the section where an index term is defined: the glossary
+/// row's first link into the handout, else the first heading (level 1
+/// or 2) that names the term, else none.
+fn defining_section(
+    term: &index::Term,
+    regex: &Regex,
+    glossary: &HandoutPage,
+    slugs: &HashMap<PathBuf, String>,
+    pages: &[RenderedPage],
+) -> Option<String> {
+    let ids: HashSet<&str> = pages
+        .iter()
+        .flat_map(|p| p.headings.iter().map(|h| h.id.as_str()))
+        .collect();
+    for link in &term.links {
+        let target = rewrite_link(link, &glossary.path, slugs);
+        let Some(id) = target.strip_prefix('#') else {
+            continue;
+        };
+        if let Some(slug) = id.strip_prefix("page-") {
+            // A link to a page means the page's title.
+            let prefix = format!("{slug}--");
+            if let Some(page) =
+                pages.iter().find(|p| p.title_id.starts_with(&prefix))
+            {
+                return Some(page.title_id.clone());
+            }
+        } else if ids.contains(id)
+            || ["eq-", "lst-", "fig-"].iter().any(|p| id.starts_with(p))
+        {
+            return Some(id.to_string());
+        }
+    }
+    pages
+        .iter()
+        .filter(|p| !p.glossary)
+        .flat_map(|p| &p.headings)
+        .find(|h| regex.is_match(&h.text))
+        .map(|h| h.id.clone())
+}
+
+/// Every page of the book in `lang`, preprocessed.
+fn load_pages(
     root: &Path,
-    out: &Path,
     lang: Lang,
     registry: &Registry,
-) -> Result<PathBuf> {
+) -> Result<Vec<HandoutPage>> {
     let scratch = tempfile::tempdir()?;
     let config = language_config(root, scratch.path(), lang)?;
     let mut book = MDBook::load_with_config(root, config)?;
@@ -132,7 +515,7 @@ pub fn write_handout_html(
         cache: None,
     });
     let (book, _) = book.preprocess_book(&MarkdownRenderer::new())?;
-    let pages: Vec<HandoutPage> = book
+    Ok(book
         .iter()
         .filter_map(|item| match item {
             BookItem::Chapter(ch) => {
@@ -153,55 +536,7 @@ pub fn write_handout_html(
             }
             _ => None,
         })
-        .collect();
-    let slugs: HashMap<PathBuf, String> = pages
-        .iter()
-        .map(|p| (p.path.clone(), p.slug.clone()))
-        .collect();
-
-    let web = out.join(lang.code());
-    let fonts_css = find_file(&web.join("fonts"), "fonts-", ".css")?;
-    let katex_css = find_file(&web.join(KATEX_THEME), "katex-", ".min.css")?;
-    let rel =
-        |p: &Path| format!("../{}", p.strip_prefix(out).unwrap().display());
-
-    let mut body = String::new();
-    body.push_str(&title_page(root, lang));
-    body.push_str(&table_of_contents(&pages, lang));
-    for page in &pages {
-        let class = if page.depth == 1 {
-            "page chapter"
-        } else {
-            "page"
-        };
-        body.push_str(&format!(
-            "<section class=\"{class}\" id=\"page-{}\">\n",
-            page.slug
-        ));
-        body.push_str(&render_markdown(page, &slugs));
-        body.push_str("</section>\n");
-    }
-    let title = lang.pick(
-        "Theorie (Mathematik) hinter Generativer KI",
-        "The Mathematics behind Generative AI",
-    );
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>{title}</title>\n\
-         <link rel=\"stylesheet\" href=\"{fonts}\">\n\
-         <link rel=\"stylesheet\" href=\"{katex}\">\n\
-         <link rel=\"stylesheet\" href=\"handout.css\">\n\
-         </head>\n<body>\n{body}</body>\n</html>\n",
-        code = lang.code(),
-        fonts = rel(&fonts_css),
-        katex = rel(&katex_css),
-    );
-    let path = out
-        .join("pdf")
-        .join(format!("handout-{}.html", lang.code()));
-    fs::create_dir_all(path.parent().unwrap())?;
-    fs::write(&path, html)?;
-    Ok(path)
+        .collect())
 }
 
 /// The one file in `dir` whose name starts with `prefix` and ends with
@@ -284,26 +619,6 @@ fn title_page(root: &Path, lang: Lang) -> String {
     )
 }
 
-fn table_of_contents(pages: &[HandoutPage], lang: Lang) -> String {
-    let mut toc = format!(
-        "<nav class=\"toc\">\n<h1 class=\"toc-title\">{}</h1>\n<ul>\n",
-        lang.pick("Inhalt", "Contents")
-    );
-    for page in pages {
-        let number = page.number.as_deref().map_or(String::new(), |n| {
-            format!("<span class=\"toc-number\">{n}</span> ")
-        });
-        toc.push_str(&format!(
-            "<li class=\"toc-depth-{}\"><a href=\"#page-{}\">{number}{}</a></li>\n",
-            page.depth,
-            page.slug,
-            escape(&page.title)
-        ));
-    }
-    toc.push_str("</ul>\n</nav>\n");
-    toc
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -315,11 +630,13 @@ static HREF: LazyLock<Regex> =
 
 /// Renders one page's Markdown to HTML, with heading ids made unique in
 /// the document, the page number before its title, and links to other
-/// pages turned into links inside the document.
+/// pages turned into links inside the document. Returns the HTML and the
+/// headings of level 1 and 2.
 fn render_markdown(
     page: &HandoutPage,
     slugs: &HashMap<PathBuf, String>,
-) -> String {
+) -> (String, Vec<Heading>) {
+    let mut headings = Vec::new();
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -350,6 +667,12 @@ fn render_markdown(
                     Some(id) => format!("{}--{id}", page.slug),
                     None => format!("{}--{}", page.slug, heading_id(&text)),
                 };
+                if *level <= HeadingLevel::H2 {
+                    headings.push(Heading {
+                        id: id.clone(),
+                        text: text.clone(),
+                    });
+                }
                 out_events.push(Event::Start(Tag::Heading {
                     level: *level,
                     id: Some(CowStr::from(id)),
@@ -403,7 +726,7 @@ fn render_markdown(
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, out_events.into_iter());
-    html
+    (html, headings)
 }
 
 /// A link as it must read inside the one-document handout.
