@@ -35,48 +35,48 @@ pub struct Term {
     pub links: Vec<String>,
 }
 
-/// Reads the index terms from the glossary page's Markdown: the first
-/// table, German term in the first column, English term in the second.
-/// A cell may list variants separated by commas (`Encoder, Decoder`),
-/// each its own entry; a row whose chapter column (`Kapitel` / `Chapter`)
-/// is `–` (a word of the book's apparatus, such as "figure") is left out.
+/// Reads the index terms from the glossary page's Markdown: every table
+/// (one per chapter) but the general one, German term in the first
+/// column, English term in the second. A cell may list variants
+/// separated by commas (`Encoder, Decoder`), each its own entry; a row
+/// whose chapter column (`Kapitel` / `Chapter`), if there is one, is `–`
+/// is left out, like the table of general words.
 pub fn glossary_terms(markdown: &str, lang: Lang) -> Vec<Term> {
     let column = match lang {
         Lang::De => 0,
         Lang::En => 1,
     };
-    let Some((head, rows)) = first_table(markdown) else {
-        return Vec::new();
-    };
-    let chapter = head.iter().position(|c| {
-        let t = c.text.trim().to_lowercase();
-        t == "kapitel" || t == "chapter"
-    });
     let mut terms: Vec<Term> = Vec::new();
-    for row in rows {
-        let Some(cell) = row.get(column) else {
-            continue;
-        };
-        if let Some(c) = chapter.and_then(|c| row.get(c))
-            && matches!(c.text.trim(), "–" | "-" | "—")
-        {
-            continue;
-        }
-        let links: Vec<String> =
-            row.iter().flat_map(|c| c.links.iter().cloned()).collect();
-        for variant in split_top_level(&cell.text) {
-            let Some(term) = parse_variant(&variant, links.clone()) else {
+    for (head, rows) in tables(markdown) {
+        let chapter = head.iter().position(|c| {
+            let t = c.text.trim().to_lowercase();
+            t == "kapitel" || t == "chapter"
+        });
+        for row in rows {
+            let Some(cell) = row.get(column) else {
                 continue;
             };
-            match terms.iter_mut().find(|t| t.label == term.label) {
-                Some(t) => {
-                    for f in term.forms {
-                        if !t.forms.contains(&f) {
-                            t.forms.push(f);
+            if let Some(c) = chapter.and_then(|c| row.get(c))
+                && matches!(c.text.trim(), "–" | "-" | "—")
+            {
+                continue;
+            }
+            let links: Vec<String> =
+                row.iter().flat_map(|c| c.links.iter().cloned()).collect();
+            for variant in split_top_level(&cell.text) {
+                let Some(term) = parse_variant(&variant, links.clone()) else {
+                    continue;
+                };
+                match terms.iter_mut().find(|t| t.label == term.label) {
+                    Some(t) => {
+                        for f in term.forms {
+                            if !t.forms.contains(&f) {
+                                t.forms.push(f);
+                            }
                         }
                     }
+                    None => terms.push(term),
                 }
-                None => terms.push(term),
             }
         }
     }
@@ -90,16 +90,37 @@ struct Cell {
     links: Vec<String>,
 }
 
-/// The head row and body rows of the first table in `markdown`.
-fn first_table(markdown: &str) -> Option<(Vec<Cell>, Vec<Vec<Cell>>)> {
+/// A table of the glossary: its head row and body rows.
+type Table = (Vec<Cell>, Vec<Vec<Cell>>);
+
+/// The tables of `markdown` with their head and body rows, except those
+/// under a heading "Allgemein" / "General": general words of the book
+/// (such as "Abbildung" / "figure") that would list nearly every page.
+fn tables(markdown: &str) -> Vec<Table> {
+    let mut tables = Vec::new();
     let mut head = Vec::new();
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut in_table = false;
     let mut in_head = false;
+    let mut in_heading = false;
+    let mut heading = String::new();
     for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
         match event {
+            Event::Start(Tag::Heading { .. }) => {
+                in_heading = true;
+                heading.clear();
+            }
+            Event::End(TagEnd::Heading(_)) => in_heading = false,
+            Event::Text(t) if in_heading => heading.push_str(&t),
             Event::Start(Tag::Table(_)) => in_table = true,
-            Event::End(TagEnd::Table) => return Some((head, rows)),
+            Event::End(TagEnd::Table) => {
+                in_table = false;
+                let table =
+                    (std::mem::take(&mut head), std::mem::take(&mut rows));
+                if !matches!(heading.trim(), "Allgemein" | "General") {
+                    tables.push(table);
+                }
+            }
             Event::Start(Tag::TableHead) => in_head = true,
             Event::End(TagEnd::TableHead) => in_head = false,
             Event::Start(Tag::TableRow) => rows.push(Vec::new()),
@@ -130,7 +151,7 @@ fn first_table(markdown: &str) -> Option<(Vec<Cell>, Vec<Vec<Cell>>)> {
             _ => {}
         }
     }
-    None
+    tables
 }
 
 /// Splits at commas outside parentheses.
