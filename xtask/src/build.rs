@@ -14,7 +14,7 @@ use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
 use crate::cache::Cache;
 use crate::checks;
-pub use crate::config::language_config;
+use crate::config::language_config;
 use crate::lang::Lang;
 use crate::preprocess::Literate;
 use crate::problem::{Problem, into_result, to_error};

@@ -17,7 +17,8 @@ use pulldown_cmark::{
 };
 use regex::Regex;
 
-use crate::build::{CheckedKatex, KATEX_THEME, build_book, language_config};
+use crate::build::{CheckedKatex, KATEX_THEME, build_book};
+use crate::config::language_config;
 use crate::lang::Lang;
 use crate::preprocess::Literate;
 use crate::problem::to_error;
