@@ -2,7 +2,7 @@
 //! the argument, the expected shape and the given shape, so that bad input
 //! never reaches nalgebra (which would panic) or gives a wrong number.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use notation::Error;
 
 /// `m` has at least one row and one column.
@@ -64,13 +64,21 @@ pub fn shape<T>(
     Ok(())
 }
 
-/// `v` has `len` entries; `meaning` says where that number comes from.
-pub fn len<T>(
+/// `v` is a row (a bias, `γ`, `β`: shape `(1, len)`) of `len` entries;
+/// `meaning` says where that number comes from.
+pub fn row<T>(
     what: &'static str,
-    v: &DVector<T>,
+    v: &DMatrix<T>,
     len: usize,
     meaning: &str,
 ) -> Result<(), Error> {
+    if v.nrows() != 1 {
+        return Err(Error::Shape {
+            what,
+            expected: format!("a row of {len} entries ({meaning})"),
+            got: format!("shape ({}, {})", v.nrows(), v.ncols()),
+        });
+    }
     if v.len() != len {
         return Err(Error::Shape {
             what,

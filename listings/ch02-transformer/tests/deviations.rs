@@ -25,7 +25,7 @@ use ch02_transformer::layer_norm::{LayerNorm, PYTORCH_EPS};
 use ch02_transformer::linear::{Linear, LinearGrads};
 use ch02_transformer::multihead::{MultiHeadAttention, MultiHeadGrads};
 use common::{json, matrix, vector};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use serde_json::Value;
 
 /// float64 against float64: the same operations in another order of
@@ -49,8 +49,10 @@ fn mat<T: Real>(v: &Value) -> DMatrix<T> {
     matrix(v).map(nalgebra::convert)
 }
 
-fn vec<T: Real>(v: &Value) -> DVector<T> {
-    vector(v).map(nalgebra::convert)
+/// A list as a row (a bias, `γ`, `β`).
+fn vec<T: Real>(v: &Value) -> DMatrix<T> {
+    let v = vector(v);
+    DMatrix::from_row_slice(1, v.len(), v.as_slice()).map(nalgebra::convert)
 }
 
 /// Back to f64 for the comparison (exact for f32).
@@ -58,7 +60,7 @@ fn f64_of<T: Real>(m: &DMatrix<T>) -> DMatrix<f64> {
     m.map(|x| x.into())
 }
 
-fn col<T: Real>(v: &DVector<T>) -> DMatrix<f64> {
+fn col<T: Real>(v: &DMatrix<T>) -> DMatrix<f64> {
     DMatrix::from_iterator(v.len(), 1, v.iter().map(|&x| x.into()))
 }
 

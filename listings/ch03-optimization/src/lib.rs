@@ -4,9 +4,11 @@
 //! One module per formula family. Every optimizer implements the one
 //! interface [`Optimizer`]: a configuration struct with documented
 //! defaults, per-parameter state that is created at the first step, and
-//! `step(&mut params, &grads)`. Parameters are a slice of matrices (a
-//! weight matrix `W` of shape `(in, out)` and a bias row `b` of shape
-//! `(1, out)`, say); a single vector is a matrix with one row.
+//! `step(&mut params, &grads)`. Parameters are anything that lists its
+//! matrices through [`Params`]: a list of matrices (a weight matrix `W` of
+//! shape `(in, out)` and a bias row `b` of shape `(1, out)`, say), a
+//! single matrix, a layer of chapter 2 or a whole model; a single vector
+//! is a matrix with one row.
 //!
 //! Each public function's documentation names the formula it implements by
 //! its number in the book.
@@ -20,5 +22,5 @@ pub mod rmsprop;
 pub mod schedule;
 pub mod sgd;
 
-pub use notation::{Error, Real};
+pub use notation::{Error, Params, ParamsExt, Real};
 pub use optimizer::{Epsilon, Optimizer};

@@ -40,6 +40,12 @@ pub fn vector(v: &Value) -> DVector<f64> {
     DVector::from_vec(xs)
 }
 
+/// A list as a row, shape `(1, n)`: a bias, `γ` or `β`.
+pub fn row(v: &Value) -> DMatrix<f64> {
+    let v = vector(v);
+    DMatrix::from_row_slice(1, v.len(), v.as_slice())
+}
+
 /// Asserts `|a − b| ≤ abs + rel · |b|` entry by entry and names the entry
 /// and the case on failure.
 pub fn assert_close(
@@ -82,7 +88,7 @@ pub fn max_abs_diff(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
 
 /// A linear layer written as `{"w": rows, "b": list}` (book convention).
 pub fn linear(v: &Value) -> ch02_transformer::linear::Linear<f64> {
-    ch02_transformer::linear::Linear::new(matrix(&v["w"]), vector(&v["b"]))
+    ch02_transformer::linear::Linear::new(matrix(&v["w"]), row(&v["b"]))
         .unwrap()
 }
 
@@ -109,8 +115,8 @@ pub fn optional_matrix(v: &Value) -> Option<DMatrix<f64>> {
 /// Layer normalization written as `{"gamma": .., "beta": ..}`, ε = 10⁻⁵.
 pub fn layer_norm(v: &Value) -> ch02_transformer::layer_norm::LayerNorm<f64> {
     ch02_transformer::layer_norm::LayerNorm::new(
-        vector(&v["gamma"]),
-        vector(&v["beta"]),
+        row(&v["gamma"]),
+        row(&v["beta"]),
         ch02_transformer::layer_norm::PYTORCH_EPS,
     )
     .unwrap()
