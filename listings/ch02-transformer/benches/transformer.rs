@@ -21,7 +21,7 @@ use ch02_transformer::mask::causal_mask;
 use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::random::{normal, rng};
 use criterion::{Criterion, criterion_group, criterion_main};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 /// A seeded `(rows, cols)` matrix of N(0, σ²) entries in f32.
 fn randn(seed: u64, rows: usize, cols: usize, sigma: f64) -> DMatrix<f32> {
@@ -31,8 +31,7 @@ fn randn(seed: u64, rows: usize, cols: usize, sigma: f64) -> DMatrix<f32> {
 /// A linear layer `d_in → d_out` with the usual 1/√d_in scale.
 fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f32> {
     let w = randn(seed, d_in, d_out, 1.0 / (d_in as f64).sqrt());
-    let b =
-        DVector::from_column_slice(randn(seed + 1, d_out, 1, 0.1).as_slice());
+    let b = randn(seed + 1, d_out, 1, 0.1).transpose();
     Linear::new(w, b).unwrap()
 }
 
@@ -143,8 +142,8 @@ fn bench_ffn(c: &mut Criterion<ThreadCpuTime>) {
 fn bench_layer_norm(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("layer_norm");
     let ln = LayerNorm::new(
-        DVector::from_column_slice(randn(30, D_MODEL, 1, 1.0).as_slice()),
-        DVector::from_column_slice(randn(31, D_MODEL, 1, 1.0).as_slice()),
+        randn(30, D_MODEL, 1, 1.0).transpose(),
+        randn(31, D_MODEL, 1, 1.0).transpose(),
         1e-5,
     )
     .unwrap();

@@ -9,6 +9,10 @@
 use nalgebra::DMatrix;
 use notation::{Error, Real};
 
+use crate::attention::{
+    Attention, attention_backward_fast, attention_fast_cached,
+};
+use crate::fast::FastMask;
 use crate::ffn::{FeedForward, FeedForwardCache, FeedForwardGrads};
 use crate::layer_norm::{LayerNorm, LayerNormCache, LayerNormGrads};
 use crate::multihead::{MultiHeadAttention, MultiHeadCache, MultiHeadGrads};
@@ -41,6 +45,14 @@ pub struct EncoderBlock<T: Real> {
     /// Post-LN or pre-LN.
     pub norm_position: NormPosition,
 }
+
+// The parameters in the order of the computation of a pre-LN block (2.13).
+notation::params!(EncoderBlock<T> {
+    "ln1" => norm1,
+    "attn" => attention,
+    "ln2" => norm2,
+    "ffn" => ffn,
+});
 
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,8 +88,8 @@ impl<T: Real> EncoderBlock<T> {
     ) -> Result<Self, Error> {
         let d = attention.d_model();
         let meaning = "d_model of the attention";
-        shape::len("γ of LN_1", &norm1.gamma, d, meaning)?;
-        shape::len("γ of LN_2", &norm2.gamma, d, meaning)?;
+        shape::row("γ of LN_1", &norm1.gamma, d, meaning)?;
+        shape::row("γ of LN_2", &norm2.gamma, d, meaning)?;
         shape::rows("W_1 of the FFN", &ffn.lin1.w, d, meaning)?;
         Ok(EncoderBlock {
             attention,
@@ -175,6 +187,13 @@ pub struct EncoderBlockGrads<T: Real> {
     pub norm2: LayerNormGrads<T>,
 }
 
+notation::params!(EncoderBlockGrads<T> {
+    "ln1" => norm1,
+    "attn" => attention,
+    "ln2" => norm2,
+    "ffn" => ffn,
+});
+
 // ANCHOR: block_backward
 impl<T: Real> EncoderBlock<T> {
     /// Backward pass of the block, (2.12) or (2.13), from `d_y = ∂L/∂Y`.
@@ -247,3 +266,186 @@ impl<T: Real> EncoderBlock<T> {
     }
 }
 // ANCHOR_END: block_backward
+
+/// `(Q_i, K_i, V_i)` of one head of one window, each `(n, d_k)`.
+type Head<T> = (DMatrix<T>, DMatrix<T>, DMatrix<T>);
+
+/// What [`EncoderBlock::forward_windows`] computed, kept for
+/// [`EncoderBlock::backward_windows`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowsCache<T: Real> {
+    /// `n`, the rows of one window.
+    pub window: usize,
+    /// `LN_1(X)` of all windows.
+    pub norm1: LayerNormCache<T>,
+    /// Window `w`, head `i` at `w · h + i`: its `(Q_i, K_i, V_i)` and its
+    /// attention.
+    pub heads: Vec<(Head<T>, Attention<T>)>,
+    /// `Concat(head_1, …, head_h)` of all windows.
+    pub concat: DMatrix<T>,
+    /// `LN_2(Z)` of all windows.
+    pub norm2: LayerNormCache<T>,
+    /// The feed-forward network on `LN_2(Z)`.
+    pub ffn: FeedForwardCache<T>,
+    /// The block's output `Y` of all windows, `(B·n, d_model)`.
+    pub output: DMatrix<T>,
+}
+
+/// Rows `w·n .. (w+1)·n` and columns `i·d_k .. (i+1)·d_k`: head `i` of
+/// window `w`.
+fn part<T: Real>(
+    m: &DMatrix<T>,
+    (w, n): (usize, usize),
+    (i, d_k): (usize, usize),
+) -> DMatrix<T> {
+    m.view((w * n, i * d_k), (n, d_k)).into_owned()
+}
+
+impl<T: Real> EncoderBlock<T> {
+    /// A pre-LN block (2.13) applied to `B` windows of `n` tokens each,
+    /// stacked as the rows of `x` (`B·n` rows): the layer norms, the
+    /// projections and the feed-forward network, which treat every token
+    /// on its own, run once on all rows; the attention runs window by
+    /// window and head by head, with `mask` inside every window. The same
+    /// numbers as [`forward`](Self::forward) on each window, computed
+    /// with the `*_fast` variants. For training on minibatches (chapter 4).
+    ///
+    /// # Shapes
+    /// `x`: `(B·n, d_model)`, `mask`: `(n, n)` if additive → output
+    /// `(B·n, d_model)`.
+    ///
+    /// # Errors
+    /// A post-LN block (its backward pass through the stacked windows is
+    /// not written; [`forward`](Self::forward) and
+    /// [`backward`](Self::backward) handle it window by window); `n = 0`
+    /// or `B·n` rows not a multiple of `n`; those of the parts.
+    pub fn forward_windows(
+        &self,
+        x: &DMatrix<T>,
+        n: usize,
+        mask: FastMask<T>,
+    ) -> Result<WindowsCache<T>, Error> {
+        self.check_windows(x, n)?;
+        let a = &self.attention;
+        let (h, d_k) = (a.n_heads, a.d_k());
+        let norm1 = self.norm1.forward_fast(x)?;
+        let u = &norm1.output;
+        let (q, k, v) = (
+            a.w_q.forward_fast(u)?,
+            a.w_k.forward_fast(u)?,
+            a.w_v.forward_fast(u)?,
+        );
+        let b = x.nrows() / n;
+        let mut heads = Vec::with_capacity(b * h);
+        let mut concat = DMatrix::zeros(x.nrows(), a.d_model());
+        for w in 0..b {
+            for i in 0..h {
+                let at = ((w, n), (i, d_k));
+                let (qi, ki, vi) = (
+                    part(&q, at.0, at.1),
+                    part(&k, at.0, at.1),
+                    part(&v, at.0, at.1),
+                );
+                let head = attention_fast_cached(&qi, &ki, &vi, mask)?;
+                concat
+                    .view_mut((w * n, i * d_k), (n, d_k))
+                    .copy_from(&head.output);
+                heads.push(((qi, ki, vi), head));
+            }
+        }
+        let z = x + a.w_o.forward_fast(&concat)?;
+        let norm2 = self.norm2.forward_fast(&z)?;
+        let ffn = self.ffn.forward_fast(&norm2.output)?;
+        let output = &z + &ffn.output;
+        Ok(WindowsCache {
+            window: n,
+            norm1,
+            heads,
+            concat,
+            norm2,
+            ffn,
+            output,
+        })
+    }
+
+    /// The backward pass of [`forward_windows`](Self::forward_windows)
+    /// from `d_y = ∂L/∂Y` of all windows: the gradients of
+    /// [`backward`](Self::backward) (2.23), summed over the windows.
+    ///
+    /// # Errors
+    /// A post-LN block; `d_y` does not have the shape of the output.
+    pub fn backward_windows(
+        &self,
+        c: &WindowsCache<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<EncoderBlockGrads<T>, Error> {
+        self.check_windows(&c.output, c.window)?;
+        shape::shape("∂L/∂Y", d_y, c.output.shape(), "B·n, d_model")?;
+        let a = &self.attention;
+        let (h, d_k, n) = (a.n_heads, a.d_k(), c.window);
+        // Y = Z + FFN(LN_2(Z)).
+        let ffn = self.ffn.backward_fast(&c.norm2.output, &c.ffn, d_y)?;
+        let norm2 = self.norm2.backward_fast(&c.norm2, &ffn.d_x)?;
+        let d_z = d_y + &norm2.d_x;
+        // Z = X + MultiHead(LN_1(X)): through W_O, the heads, W_Q, W_K, W_V.
+        let w_o = a.w_o.backward_fast(&c.concat, &d_z)?;
+        let (rows, cols) = c.concat.shape();
+        let mut d_q = DMatrix::zeros(rows, cols);
+        let mut d_k_all = DMatrix::zeros(rows, cols);
+        let mut d_v = DMatrix::zeros(rows, cols);
+        for w in 0..rows / n {
+            for i in 0..h {
+                let ((q, k, v), head) = &c.heads[w * h + i];
+                let d_head = part(&w_o.d_x, (w, n), (i, d_k));
+                let g = attention_backward_fast(q, k, v, head, &d_head)?;
+                let at = ((w * n, i * d_k), (n, d_k));
+                d_q.view_mut(at.0, at.1).copy_from(&g.d_q);
+                d_k_all.view_mut(at.0, at.1).copy_from(&g.d_k);
+                d_v.view_mut(at.0, at.1).copy_from(&g.d_v);
+            }
+        }
+        let u = &c.norm1.output;
+        let w_q = a.w_q.backward_fast(u, &d_q)?;
+        let w_k = a.w_k.backward_fast(u, &d_k_all)?;
+        let w_v = a.w_v.backward_fast(u, &d_v)?;
+        let d_x_kv = &w_k.d_x + &w_v.d_x;
+        let d_u = &w_q.d_x + &d_x_kv;
+        let norm1 = self.norm1.backward_fast(&c.norm1, &d_u)?;
+        let d_x = &d_z + &norm1.d_x;
+        let attention = MultiHeadGrads {
+            d_x_q: w_q.d_x.clone(),
+            d_x_kv,
+            w_q,
+            w_k,
+            w_v,
+            w_o,
+        };
+        Ok(EncoderBlockGrads {
+            d_x,
+            attention,
+            norm1,
+            ffn,
+            norm2,
+        })
+    }
+
+    /// A pre-LN block and whole windows of `n ≥ 1` rows.
+    fn check_windows(&self, x: &DMatrix<T>, n: usize) -> Result<(), Error> {
+        if self.norm_position != NormPosition::Pre {
+            return Err(Error::Config {
+                what: "norm position of the block",
+                expected: "pre-LN (2.13) for stacked windows".into(),
+                got: "post-LN (2.12); use forward and backward per window"
+                    .into(),
+            });
+        }
+        if n == 0 || !x.nrows().is_multiple_of(n) {
+            return Err(Error::Shape {
+                what: "stacked windows X",
+                expected: format!("a multiple of the window length n = {n}"),
+                got: format!("{} rows", x.nrows()),
+            });
+        }
+        Ok(())
+    }
+}

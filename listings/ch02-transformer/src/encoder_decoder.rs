@@ -8,7 +8,7 @@
 //! chapter 2.
 
 use ch01_probability::softmax::softmax_rows;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use notation::{Error, Real, lit};
 use rand_chacha::ChaCha8Rng;
 
@@ -42,6 +42,15 @@ pub struct DecoderBlock<T: Real> {
     /// Post-LN (the original) or pre-LN.
     pub norm_position: NormPosition,
 }
+
+notation::params!(DecoderBlock<T> {
+    "self_attn" => self_attention,
+    "ln1" => norm1,
+    "cross_attn" => cross_attention,
+    "ln2" => norm2,
+    "ffn" => ffn,
+    "ln3" => norm3,
+});
 
 /// What the decoder block computed.
 #[derive(Clone, Debug, PartialEq)]
@@ -148,6 +157,14 @@ pub struct Transformer<T: Real> {
     /// The final linear layer: `W_out` `(d_model, V_tgt)`, `b_out`.
     pub output: Linear<T>,
 }
+
+notation::params!(Transformer<T> {
+    "src_emb" => src_embedding,
+    "tgt_emb" => tgt_embedding,
+    "encoder" => encoder,
+    "decoder" => decoder,
+    "output" => output,
+});
 
 /// What a forward pass of the whole model computed.
 #[derive(Clone, Debug, PartialEq)]
@@ -315,7 +332,7 @@ fn random_linear(
 ) -> Result<Linear<f64>, Error> {
     let w = random::normal(rng, d_in, d_out, 1.0 / (d_in as f64).sqrt());
     let b = random::normal(rng, d_out, 1, 0.02);
-    Linear::new(w, DVector::from_column_slice(b.as_slice()))
+    Linear::new(w, b.transpose())
 }
 
 fn random_mha(

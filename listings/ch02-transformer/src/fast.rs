@@ -322,7 +322,7 @@ pub(crate) fn check_mask<T: Real>(
 pub(crate) fn linear<T: Real>(
     x: &DMatrix<T>,
     w: &DMatrix<T>,
-    b: &nalgebra::DVector<T>,
+    b: &DMatrix<T>,
 ) -> DMatrix<T> {
     let mut y = matmul(x, w);
     let n = y.nrows().max(1);
@@ -377,10 +377,11 @@ pub(crate) fn linear_backward<T: Real>(
     x: &DMatrix<T>,
     w: &DMatrix<T>,
     d_y: &DMatrix<T>,
-) -> (DMatrix<T>, DMatrix<T>, nalgebra::DVector<T>) {
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
     let d_x = product_new(T::one(), &view(d_y), &view_t(w));
     let d_w = product_new(T::one(), &view_t(x), &view(d_y));
-    let d_b = nalgebra::DVector::from_iterator(
+    let d_b = DMatrix::from_iterator(
+        1,
         d_y.ncols(),
         d_y.as_slice()
             .chunks_exact(d_y.nrows().max(1))

@@ -88,6 +88,11 @@ pub struct FeedForward<T: Real> {
     pub activation: Activation,
 }
 
+notation::params!(FeedForward<T> {
+    "w_1" => lin1.w, "b_1" => lin1.b,
+    "w_2" => lin2.w, "b_2" => lin2.b,
+});
+
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeedForwardCache<T: Real> {
@@ -197,6 +202,11 @@ pub struct FeedForwardGrads<T: Real> {
     /// `∂L/∂W_2`, `∂L/∂b_2` (and `∂L/∂A` as `d_x`).
     pub lin2: crate::linear::LinearGrads<T>,
 }
+
+notation::params!(FeedForwardGrads<T> {
+    "w_1" => lin1.d_w, "b_1" => lin1.d_b,
+    "w_2" => lin2.d_w, "b_2" => lin2.d_b,
+});
 
 // ANCHOR: ffn_backward
 impl<T: Real> FeedForward<T> {

@@ -6,6 +6,7 @@
 use nalgebra::{DMatrix, DVector};
 use notation::{Error, Real, lit};
 
+use crate::linear::row_sum;
 use crate::shape;
 
 /// PyTorch's default `eps` of `nn.LayerNorm`. Ba et al. (2016) and
@@ -16,13 +17,15 @@ pub const PYTORCH_EPS: f64 = 1e-5;
 /// Layer normalization with learned scale `γ` and shift `β`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerNorm<T: Real> {
-    /// The scale `γ`, `d` entries (ones at initialisation).
-    pub gamma: DVector<T>,
-    /// The shift `β`, `d` entries (zeros at initialisation).
-    pub beta: DVector<T>,
+    /// The scale `γ`, a row of `d` entries (ones at initialisation).
+    pub gamma: DMatrix<T>,
+    /// The shift `β`, a row of `d` entries (zeros at initialisation).
+    pub beta: DMatrix<T>,
     /// The `ε > 0` added to the variance.
     pub eps: T,
 }
+
+notation::params!(LayerNorm<T> { "gamma" => gamma, "beta" => beta });
 
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,17 +42,19 @@ impl<T: Real> LayerNorm<T> {
     /// Layer normalization with the given `γ`, `β` and `ε`.
     ///
     /// # Errors
-    /// `γ` empty, `β` of another length, `ε` not a positive finite number
-    /// (with `ε = 0` a constant token would be divided by 0).
+    /// `γ` empty or not a row, `β` not a row of the same length, `ε` not a
+    /// positive finite number (with `ε = 0` a constant token would be
+    /// divided by 0).
     pub fn new(
-        gamma: DVector<T>,
-        beta: DVector<T>,
+        gamma: DMatrix<T>,
+        beta: DMatrix<T>,
         eps: T,
     ) -> Result<Self, Error> {
         if gamma.is_empty() {
             return Err(Error::Empty { what: "γ" });
         }
-        shape::len("β", &beta, gamma.len(), "d, the entries of γ")?;
+        shape::row("γ", &gamma, gamma.len(), "d, the entries of γ")?;
+        shape::row("β", &beta, gamma.len(), "d, the entries of γ")?;
         if !(eps > T::zero() && eps.is_finite()) {
             return Err(Error::Domain {
                 what: "ε",
@@ -63,7 +68,9 @@ impl<T: Real> LayerNorm<T> {
     /// `γ = 1`, `β = 0` and PyTorch's `ε = 10⁻⁵`, as at initialisation.
     pub fn identity(d: usize) -> Result<Self, Error> {
         let eps = lit::<T>(PYTORCH_EPS);
-        LayerNorm::new(DVector::repeat(d, T::one()), DVector::zeros(d), eps)
+        let (gamma, beta) =
+            (DMatrix::repeat(1, d, T::one()), DMatrix::zeros(1, d));
+        LayerNorm::new(gamma, beta, eps)
     }
 }
 
@@ -107,8 +114,8 @@ impl<T: Real> LayerNorm<T> {
         }
         let mut output = x_hat.clone();
         for mut row in output.row_iter_mut() {
-            row.component_mul_assign(&self.gamma.transpose());
-            row += self.beta.transpose();
+            row.component_mul_assign(&self.gamma);
+            row += &self.beta;
         }
         Ok(LayerNormCache {
             x_hat,
@@ -136,7 +143,7 @@ impl<T: Real> LayerNorm<T> {
         shape::cols("X", x, d, "d, the entries of γ")?;
         let (x_hat, inv_std, output) = machine::wide!(
             forward_kernel::<T>((x, &self.gamma, &self.beta, self.eps)):
-                (&DMatrix<T>, &DVector<T>, &DVector<T>, T)
+                (&DMatrix<T>, &DMatrix<T>, &DMatrix<T>, T)
                 => (DMatrix<T>, DVector<T>, DMatrix<T>)
         );
         Ok(LayerNormCache {
@@ -153,11 +160,13 @@ impl<T: Real> LayerNorm<T> {
 pub struct LayerNormGrads<T: Real> {
     /// `∂L/∂X`, shape `(n, d)`.
     pub d_x: DMatrix<T>,
-    /// `∂L/∂γ`, `d` entries.
-    pub d_gamma: DVector<T>,
-    /// `∂L/∂β`, `d` entries.
-    pub d_beta: DVector<T>,
+    /// `∂L/∂γ`, a row of `d` entries.
+    pub d_gamma: DMatrix<T>,
+    /// `∂L/∂β`, a row of `d` entries.
+    pub d_beta: DMatrix<T>,
 }
+
+notation::params!(LayerNormGrads<T> { "gamma" => d_gamma, "beta" => d_beta });
 
 // ANCHOR: layer_norm_backward
 impl<T: Real> LayerNorm<T> {
@@ -189,11 +198,11 @@ impl<T: Real> LayerNorm<T> {
         let x_hat = &cache.x_hat;
         shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
         let d_t = lit::<T>(x_hat.ncols() as f64);
-        let d_beta = d_y.row_sum().transpose();
-        let d_gamma = d_y.component_mul(x_hat).row_sum().transpose();
+        let d_beta = row_sum(d_y);
+        let d_gamma = row_sum(&d_y.component_mul(x_hat));
         let mut d_x = d_y.clone();
         for (i, mut row) in d_x.row_iter_mut().enumerate() {
-            row.component_mul_assign(&self.gamma.transpose());
+            row.component_mul_assign(&self.gamma);
             let xh = x_hat.row(i);
             let mean_g = row.sum() / d_t;
             let mean_gx = row.dot(&xh) / d_t;
@@ -228,8 +237,8 @@ impl<T: Real> LayerNorm<T> {
         shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
         let (d_x, d_gamma, d_beta) = machine::wide!(
             backward_kernel::<T>((x_hat, d_y, &self.gamma, &cache.inv_std)):
-                (&DMatrix<T>, &DMatrix<T>, &DVector<T>, &DVector<T>)
-                => (DMatrix<T>, DVector<T>, DVector<T>)
+                (&DMatrix<T>, &DMatrix<T>, &DMatrix<T>, &DVector<T>)
+                => (DMatrix<T>, DMatrix<T>, DMatrix<T>)
         );
         Ok(LayerNormGrads {
             d_x,
@@ -243,7 +252,7 @@ impl<T: Real> LayerNorm<T> {
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 fn forward_kernel<T: Real>(
-    (x, gamma, beta, eps): (&DMatrix<T>, &DVector<T>, &DVector<T>, T),
+    (x, gamma, beta, eps): (&DMatrix<T>, &DMatrix<T>, &DMatrix<T>, T),
 ) -> (DMatrix<T>, DVector<T>, DMatrix<T>) {
     let d = gamma.len();
     let n = x.nrows();
@@ -289,14 +298,14 @@ fn backward_kernel<T: Real>(
     (x_hat, d_y, gamma, inv_std): (
         &DMatrix<T>,
         &DMatrix<T>,
-        &DVector<T>,
+        &DMatrix<T>,
         &DVector<T>,
     ),
-) -> (DMatrix<T>, DVector<T>, DVector<T>) {
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
     let (n, d) = x_hat.shape();
     let d_inv = T::one() / lit::<T>(d as f64);
-    let mut d_gamma = DVector::zeros(d);
-    let mut d_beta = DVector::zeros(d);
+    let mut d_gamma = DMatrix::zeros(1, d);
+    let mut d_beta = DMatrix::zeros(1, d);
     let mut mean_g = vec![T::zero(); n];
     let mut mean_gx = vec![T::zero(); n];
     let cols = d_y.as_slice().chunks_exact(n);

@@ -4,7 +4,7 @@
 //! Book: section „Queries, Keys und Values“ / "Queries, keys and values"
 //! of chapter 2.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use notation::{Error, Real};
 
 use crate::shape;
@@ -15,18 +15,22 @@ use crate::shape;
 pub struct Linear<T: Real> {
     /// The weights `W`, shape `(d_in, d_out)`.
     pub w: DMatrix<T>,
-    /// The bias `b`, `d_out` entries (zeros for a layer without bias).
-    pub b: DVector<T>,
+    /// The bias `b`, a row of `d_out` entries, shape `(1, d_out)` (zeros
+    /// for a layer without bias).
+    pub b: DMatrix<T>,
 }
 
+notation::params!(Linear<T> { "w" => w, "b" => b });
+
 impl<T: Real> Linear<T> {
-    /// A layer from `W` (shape `(d_in, d_out)`) and `b` (`d_out` entries).
+    /// A layer from `W` (shape `(d_in, d_out)`) and `b` (a row of `d_out`
+    /// entries).
     ///
     /// # Errors
-    /// `W` is empty, or `b` does not have `d_out` entries.
-    pub fn new(w: DMatrix<T>, b: DVector<T>) -> Result<Self, Error> {
+    /// `W` is empty, or `b` is not a row of `d_out` entries.
+    pub fn new(w: DMatrix<T>, b: DMatrix<T>) -> Result<Self, Error> {
         shape::non_empty("W", &w)?;
-        shape::len("b", &b, w.ncols(), "d_out, the columns of W")?;
+        shape::row("b", &b, w.ncols(), "d_out, the columns of W")?;
         Ok(Linear { w, b })
     }
 
@@ -36,7 +40,7 @@ impl<T: Real> Linear<T> {
     /// # Errors
     /// `W` is empty.
     pub fn without_bias(w: DMatrix<T>) -> Result<Self, Error> {
-        let b = DVector::zeros(w.ncols());
+        let b = DMatrix::zeros(1, w.ncols());
         Linear::new(w, b)
     }
 
@@ -74,7 +78,7 @@ impl<T: Real> Linear<T> {
         let mut y = x * &self.w;
         // Adding b to every row is the product 1 b without building it.
         for mut row in y.row_iter_mut() {
-            row += self.b.transpose();
+            row += &self.b;
         }
         Ok(y)
     }
@@ -103,9 +107,12 @@ pub struct LinearGrads<T: Real> {
     pub d_x: DMatrix<T>,
     /// `∂L/∂W`, shape `(d_in, d_out)`.
     pub d_w: DMatrix<T>,
-    /// `∂L/∂b`, `d_out` entries.
-    pub d_b: DVector<T>,
+    /// `∂L/∂b`, a row of `d_out` entries.
+    pub d_b: DMatrix<T>,
 }
+
+// The gradients of the parameters, named as the parameters.
+notation::params!(LinearGrads<T> { "w" => d_w, "b" => d_b });
 
 // ANCHOR: linear_backward
 impl<T: Real> Linear<T> {
@@ -118,7 +125,7 @@ impl<T: Real> Linear<T> {
     ///
     /// # Shapes
     /// `x`: `(n, d_in)`, `d_y`: `(n, d_out)` → `d_x`: `(n, d_in)`, `d_w`:
-    /// `(d_in, d_out)`, `d_b`: `d_out`.
+    /// `(d_in, d_out)`, `d_b`: `(1, d_out)`.
     ///
     /// # Book
     /// Formel (2.18) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
@@ -138,7 +145,7 @@ impl<T: Real> Linear<T> {
             d_x: d_y * self.w.transpose(),
             d_w: x.transpose() * d_y,
             // b was added to every row, so its gradient sums over rows.
-            d_b: d_y.row_sum().transpose(),
+            d_b: row_sum(d_y),
         })
     }
 }
@@ -162,4 +169,11 @@ impl<T: Real> Linear<T> {
         let (d_x, d_w, d_b) = crate::fast::linear_backward(x, &self.w, d_y);
         Ok(LinearGrads { d_x, d_w, d_b })
     }
+}
+
+/// The sum of the rows of `m`, as a `(1, cols)` matrix: `1ᵀ M`.
+pub(crate) fn row_sum<T: Real>(m: &DMatrix<T>) -> DMatrix<T> {
+    let ncols = m.ncols();
+    m.row_sum()
+        .reshape_generic(nalgebra::Dyn(1), nalgebra::Dyn(ncols))
 }

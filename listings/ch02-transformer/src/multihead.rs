@@ -35,6 +35,13 @@ pub struct MultiHeadAttention<T: Real> {
     pub w_o: Linear<T>,
 }
 
+notation::params!(MultiHeadAttention<T> {
+    "w_q" => w_q.w, "b_q" => w_q.b,
+    "w_k" => w_k.w, "b_k" => w_k.b,
+    "w_v" => w_v.w, "b_v" => w_v.b,
+    "w_o" => w_o.w, "b_o" => w_o.b,
+});
+
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MultiHeadCache<T: Real> {
@@ -242,6 +249,13 @@ pub struct MultiHeadGrads<T: Real> {
     /// Gradients of `W_O`, `b_O`.
     pub w_o: LinearGrads<T>,
 }
+
+notation::params!(MultiHeadGrads<T> {
+    "w_q" => w_q.d_w, "b_q" => w_q.d_b,
+    "w_k" => w_k.d_w, "b_k" => w_k.d_b,
+    "w_v" => w_v.d_w, "b_v" => w_v.d_b,
+    "w_o" => w_o.d_w, "b_o" => w_o.d_b,
+});
 
 // ANCHOR: multihead_backward
 impl<T: Real> MultiHeadAttention<T> {

@@ -19,8 +19,8 @@ use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::causal_mask;
 use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::random;
-use common::{assert_close, json, matrix, vector};
-use nalgebra::{DMatrix, DVector};
+use common::{assert_close, json, matrix, row, vector};
+use nalgebra::DMatrix;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
@@ -73,13 +73,13 @@ fn fd_check(
     }
 }
 
-/// A vector as a one-column matrix, and back.
-fn col(v: &DVector<f64>) -> DMatrix<f64> {
-    DMatrix::from_column_slice(v.len(), 1, v.as_slice())
+/// A row (a bias, `γ`, `β`) as a one-column matrix, and back.
+fn col(v: &DMatrix<f64>) -> DMatrix<f64> {
+    v.transpose()
 }
 
-fn uncol(m: &DMatrix<f64>) -> DVector<f64> {
-    DVector::from_column_slice(m.as_slice())
+fn uncol(m: &DMatrix<f64>) -> DMatrix<f64> {
+    m.transpose()
 }
 
 /// Finite-difference check of one parameter of a model: `$field` names
@@ -367,7 +367,7 @@ fn close(ours: &DMatrix<f64>, torch: &Value, name: &str) {
     assert_close(ours, &matrix(torch), AUTOGRAD_TOL, AUTOGRAD_TOL, name);
 }
 
-fn close_v(ours: &DVector<f64>, torch: &Value, name: &str) {
+fn close_v(ours: &DMatrix<f64>, torch: &Value, name: &str) {
     close(
         &col(ours),
         &Value::Array(
@@ -395,8 +395,7 @@ fn matches_torch_autograd_float64() {
     // Layer norm.
     let c = &r["layer_norm"];
     let ln =
-        LayerNorm::new(vector(&c["gamma"]), vector(&c["beta"]), PYTORCH_EPS)
-            .unwrap();
+        LayerNorm::new(row(&c["gamma"]), row(&c["beta"]), PYTORCH_EPS).unwrap();
     let cache = ln.forward(&matrix(&c["x"])).unwrap();
     let gr = ln.backward(&cache, &matrix(&c["g"])).unwrap();
     close(&gr.d_x, &c["d_x"], "LN dX");

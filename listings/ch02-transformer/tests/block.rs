@@ -7,6 +7,7 @@
 mod common;
 
 use ch02_transformer::block::{EncoderBlock, NormPosition};
+use ch02_transformer::fast::FastMask;
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
@@ -15,6 +16,7 @@ use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::random;
 use common::{assert_close, json, matrix, optional_matrix};
 use nalgebra::DMatrix;
+use notation::ParamsExt;
 use rand_chacha::ChaCha8Rng;
 use testing::CLOSED_FORM_TOL;
 
@@ -30,7 +32,7 @@ fn random_linear(
     let sigma = 1.0 / (d_in as f64).sqrt();
     Linear::new(
         random::normal(rng, d_in, d_out, sigma),
-        random::normal(rng, d_out, 1, 0.1).column(0).into_owned(),
+        random::normal(rng, d_out, 1, 0.1).transpose(),
     )
     .unwrap()
 }
@@ -177,4 +179,63 @@ fn bad_input_is_refused_with_a_clear_error() {
         .forward(&DMatrix::zeros(3, 4), Some(&causal_mask(2).unwrap()))
         .unwrap_err();
     assert!(err.to_string().starts_with("mask M: expected shape (3, 3)"));
+}
+
+/// The stacked windows and the windows one by one differ only in the
+/// order of the sums (and the fast kernels): a few ulps of numbers of
+/// order 1 to 10.
+const WINDOWS_TOL: f64 = 1e-12;
+
+#[test]
+fn stacked_windows_equal_the_windows_one_by_one() {
+    let mut rng = random::rng(91);
+    let (b, n, d, h) = (3, 5, 8, 2);
+    let block = random_block(&mut rng, d, h, NormPosition::Pre);
+    let x = random::normal(&mut rng, b * n, d, 1.0);
+    let d_y = random::normal(&mut rng, b * n, d, 1.0);
+    let stacked = block.forward_windows(&x, n, FastMask::Causal).unwrap();
+    let grads = block.backward_windows(&stacked, &d_y).unwrap();
+    let mask = causal_mask::<f64>(n).unwrap();
+    let mut sums: Vec<DMatrix<f64>> =
+        grads.params().iter().map(|g| g.map(|_| 0.0)).collect();
+    for w in 0..b {
+        let rows = |m: &DMatrix<f64>| m.rows(w * n, n).into_owned();
+        let one = block.forward(&rows(&x), Some(&mask)).unwrap();
+        let out = &one.output;
+        assert_close(&rows(&stacked.output), out, WINDOWS_TOL, 0.0, "Y");
+        let g = block.backward(&one, &rows(&d_y)).unwrap();
+        assert_close(&rows(&grads.d_x), &g.d_x, WINDOWS_TOL, 0.0, "∂L/∂X");
+        for (sum, g) in sums.iter_mut().zip(g.params()) {
+            *sum += g;
+        }
+    }
+    // Every parameter's gradient is the sum over the windows; the names
+    // come from the one traversal.
+    for ((name, g), sum) in grads.named_params().into_iter().zip(&sums) {
+        assert_close(g, sum, WINDOWS_TOL, 0.0, &name);
+    }
+}
+
+#[test]
+fn stacked_windows_refuse_post_ln_and_partial_windows() {
+    let mut rng = random::rng(92);
+    let post = random_block(&mut rng, 8, 2, NormPosition::Post);
+    let x = random::normal(&mut rng, 10, 8, 1.0);
+    let err = post.forward_windows(&x, 5, FastMask::Causal).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "norm position of the block: expected pre-LN (2.13) for stacked \
+         windows, got post-LN (2.12); use forward and backward per window"
+    );
+    let pre = random_block(&mut rng, 8, 2, NormPosition::Pre);
+    let err = pre.forward_windows(&x, 3, FastMask::Causal).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stacked windows X: expected a multiple of the window length n = 3, \
+         got 10 rows"
+    );
+    assert!(pre.forward_windows(&x, 0, FastMask::Causal).is_err());
+    // A cache of a pre-LN block does not make a post-LN block's backward.
+    let cache = pre.forward_windows(&x, 5, FastMask::Causal).unwrap();
+    assert!(post.backward_windows(&cache, &x).is_err());
 }

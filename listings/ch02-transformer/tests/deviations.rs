@@ -16,7 +16,6 @@
 
 mod common;
 
-use ch02_transformer::Real;
 use ch02_transformer::attention::{attention, attention_backward};
 use ch02_transformer::block::{EncoderBlock, NormPosition};
 use ch02_transformer::encoder_decoder::DecoderBlock;
@@ -24,8 +23,9 @@ use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::layer_norm::{LayerNorm, PYTORCH_EPS};
 use ch02_transformer::linear::{Linear, LinearGrads};
 use ch02_transformer::multihead::{MultiHeadAttention, MultiHeadGrads};
-use common::{json, matrix, vector};
-use nalgebra::{DMatrix, DVector};
+use ch02_transformer::{Real, lit};
+use common::{json, matrix, row, vector};
+use nalgebra::DMatrix;
 use serde_json::Value;
 
 /// float64 against float64: the same operations in another order of
@@ -46,11 +46,12 @@ const F32_ABS_TOL: f64 = 2e-5;
 const F32_REL_TOL: f64 = 2e-5;
 
 fn mat<T: Real>(v: &Value) -> DMatrix<T> {
-    matrix(v).map(nalgebra::convert)
+    matrix(v).map(lit)
 }
 
-fn vec<T: Real>(v: &Value) -> DVector<T> {
-    vector(v).map(nalgebra::convert)
+/// A list as a row (a bias, `γ`, `β`).
+fn vec<T: Real>(v: &Value) -> DMatrix<T> {
+    row(v).map(lit)
 }
 
 /// Back to f64 for the comparison (exact for f32).
@@ -58,7 +59,7 @@ fn f64_of<T: Real>(m: &DMatrix<T>) -> DMatrix<f64> {
     m.map(|x| x.into())
 }
 
-fn col<T: Real>(v: &DVector<T>) -> DMatrix<f64> {
+fn col<T: Real>(v: &DMatrix<T>) -> DMatrix<f64> {
     DMatrix::from_iterator(v.len(), 1, v.iter().map(|&x| x.into()))
 }
 
@@ -73,7 +74,7 @@ fn mha<T: Real>(v: &Value, n_heads: usize) -> MultiHeadAttention<T> {
 }
 
 fn layer_norm<T: Real>(v: &Value) -> LayerNorm<T> {
-    let eps = nalgebra::convert(PYTORCH_EPS);
+    let eps = lit(PYTORCH_EPS);
     LayerNorm::new(vec(&v["gamma"]), vec(&v["beta"]), eps).unwrap()
 }
 

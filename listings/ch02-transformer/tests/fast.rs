@@ -140,7 +140,7 @@ fn attention_fast_refuses_what_attention_refuses() {
 
 fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f64> {
     let w = randn(seed, d_in, d_out) / (d_in as f64).sqrt();
-    let b = DVector::from_column_slice(randn(seed + 1, d_out, 1).as_slice());
+    let b = randn(seed + 1, d_out, 1).transpose();
     Linear::new(w, b).unwrap()
 }
 
@@ -254,9 +254,7 @@ fn linear_backward_fast_agrees() {
     );
     assert!(max_diff(&slow.d_x, &fast.d_x) < F64_TOL);
     assert!(max_diff(&slow.d_w, &fast.d_w) < F64_TOL);
-    let col =
-        |v: &DVector<f64>| DMatrix::from_column_slice(v.len(), 1, v.as_slice());
-    assert!(max_diff(&col(&slow.d_b), &col(&fast.d_b)) < F64_TOL);
+    assert!(max_diff(&slow.d_b, &fast.d_b) < F64_TOL);
     let bad = randn(54, 70, 21);
     assert_eq!(
         lin.backward_fast(&x, &bad).unwrap_err(),
@@ -267,8 +265,8 @@ fn linear_backward_fast_agrees() {
 #[test]
 fn layer_norm_backward_fast_agrees() {
     let d = 48;
-    let gamma = DVector::from_column_slice(randn(61, d, 1).as_slice());
-    let beta = DVector::from_column_slice(randn(62, d, 1).as_slice());
+    let gamma = randn(61, d, 1).transpose();
+    let beta = randn(62, d, 1).transpose();
     let ln = LayerNorm::new(gamma, beta, 1e-5).unwrap();
     let (x, d_y) = (randn(63, 300, d) * 3.0, randn(64, 300, d));
     let cache = ln.forward(&x).unwrap();
@@ -277,10 +275,8 @@ fn layer_norm_backward_fast_agrees() {
         ln.backward_fast(&cache, &d_y).unwrap(),
     );
     assert!(max_diff(&slow.d_x, &fast.d_x) < F64_TOL);
-    let col =
-        |v: &DVector<f64>| DMatrix::from_column_slice(v.len(), 1, v.as_slice());
-    assert!(max_diff(&col(&slow.d_gamma), &col(&fast.d_gamma)) < F64_TOL);
-    assert!(max_diff(&col(&slow.d_beta), &col(&fast.d_beta)) < F64_TOL);
+    assert!(max_diff(&slow.d_gamma, &fast.d_gamma) < F64_TOL);
+    assert!(max_diff(&slow.d_beta, &fast.d_beta) < F64_TOL);
     let bad = randn(65, 300, d + 1);
     assert_eq!(
         ln.backward_fast(&cache, &bad).unwrap_err(),
@@ -291,8 +287,8 @@ fn layer_norm_backward_fast_agrees() {
 #[test]
 fn layer_norm_fast_agrees_with_forward() {
     let d = 64;
-    let gamma = DVector::from_column_slice(randn(41, d, 1).as_slice());
-    let beta = DVector::from_column_slice(randn(42, d, 1).as_slice());
+    let gamma = randn(41, d, 1).transpose();
+    let beta = randn(42, d, 1).transpose();
     let ln = LayerNorm::new(gamma, beta, 1e-5).unwrap();
     // Tokens far from 0, where the order of the two passes matters.
     let x = randn(43, 90, d).add_scalar(1e4);

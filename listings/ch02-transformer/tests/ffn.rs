@@ -8,8 +8,8 @@ mod common;
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::linear::Linear;
 use ch02_transformer::random;
-use common::{assert_close, json, matrix, vector};
-use nalgebra::{DMatrix, DVector};
+use common::{assert_close, json, matrix, row, vector};
+use nalgebra::DMatrix;
 use testing::TORCH_TOL;
 
 /// The tanh form of the GELU differs from the exact x·Φ(x) by less than
@@ -20,7 +20,7 @@ const GELU_APPROXIMATION: f64 = 5e-4;
 fn layer(rows: usize, cols: usize, w: &[f64], b: &[f64]) -> Linear<f64> {
     Linear::new(
         DMatrix::from_row_slice(rows, cols, w),
-        DVector::from_row_slice(b),
+        DMatrix::from_row_slice(1, cols, b),
     )
     .unwrap()
 }
@@ -51,7 +51,7 @@ fn each_token_is_transformed_on_its_own() {
     let lin = |rng: &mut _, a, b| {
         Linear::new(
             random::normal(rng, a, b, 0.5),
-            random::normal(rng, b, 1, 0.5).column(0).into_owned(),
+            random::normal(rng, b, 1, 0.5).transpose(),
         )
         .unwrap()
     };
@@ -96,8 +96,8 @@ fn gelu_limits_and_the_exact_gelu() {
 #[test]
 fn matches_pytorch_float64() {
     let r = json(include_str!("../reference/ffn.json"));
-    let lin1 = Linear::new(matrix(&r["w1"]), vector(&r["b1"])).unwrap();
-    let lin2 = Linear::new(matrix(&r["w2"]), vector(&r["b2"])).unwrap();
+    let lin1 = Linear::new(matrix(&r["w1"]), row(&r["b1"])).unwrap();
+    let lin2 = Linear::new(matrix(&r["w2"]), row(&r["b2"])).unwrap();
     let x = matrix(&r["x"]);
     for (activation, key) in [
         (Activation::Relu, "relu_output"),
@@ -133,7 +133,7 @@ fn bad_input_is_refused_with_a_clear_error() {
         err.to_string(),
         "X: expected 2 columns (d_model, the rows of W_1), got 3 columns"
     );
-    let err = Linear::new(DMatrix::<f64>::zeros(2, 3), DVector::zeros(2))
+    let err = Linear::new(DMatrix::<f64>::zeros(2, 3), DMatrix::zeros(1, 2))
         .unwrap_err();
     assert_eq!(
         err.to_string(),

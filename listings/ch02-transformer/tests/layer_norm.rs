@@ -8,8 +8,8 @@ mod common;
 
 use ch02_transformer::layer_norm::{LayerNorm, PYTORCH_EPS};
 use ch02_transformer::random;
-use common::{assert_close, json, matrix, vector};
-use nalgebra::{DMatrix, DVector};
+use common::{assert_close, json, matrix, row};
+use nalgebra::DMatrix;
 use testing::CLOSED_FORM_TOL;
 
 /// Mean of x̂ over ≤ 16 features of order 1: the rounding of each term.
@@ -34,8 +34,8 @@ fn one_token_by_hand() {
     assert_close(&c.output, &expected, 0.0, CLOSED_FORM_TOL, "by hand");
     // γ and β scale and shift each feature.
     let ln = LayerNorm::new(
-        DVector::from_row_slice(&[2.0, 5.0, -1.0]),
-        DVector::from_row_slice(&[0.5, 1.0, 0.0]),
+        DMatrix::from_row_slice(1, 3, &[2.0, 5.0, -1.0]),
+        DMatrix::from_row_slice(1, 3, &[0.5, 1.0, 0.0]),
         PYTORCH_EPS,
     )
     .unwrap();
@@ -50,8 +50,8 @@ fn every_token_gets_mean_zero_and_variance_about_one() {
     let (n, d) = (5, 16);
     let x = random::normal(&mut rng, n, d, 4.0).add_scalar(3.0);
     let ln = LayerNorm::new(
-        random::normal(&mut rng, d, 1, 1.0).column(0).into_owned(),
-        random::normal(&mut rng, d, 1, 1.0).column(0).into_owned(),
+        random::normal(&mut rng, d, 1, 1.0).transpose(),
+        random::normal(&mut rng, d, 1, 1.0).transpose(),
         PYTORCH_EPS,
     )
     .unwrap();
@@ -79,13 +79,13 @@ fn every_token_gets_mean_zero_and_variance_about_one() {
 
 #[test]
 fn a_constant_token_gives_beta() {
-    let beta = DVector::from_row_slice(&[0.1, -0.2, 0.3, 0.4]);
+    let beta = DMatrix::from_row_slice(1, 4, &[0.1, -0.2, 0.3, 0.4]);
     let ln =
-        LayerNorm::new(DVector::repeat(4, 2.0), beta.clone(), 1e-5).unwrap();
+        LayerNorm::new(DMatrix::repeat(1, 4, 2.0), beta.clone(), 1e-5).unwrap();
     let x = DMatrix::from_element(2, 4, 7.25);
     let c = ln.forward(&x).unwrap();
     // σ² = 0: x − μ = 0 exactly, and ε keeps 1/√(0 + ε) finite.
-    assert_eq!(c.output.row(0), beta.transpose());
+    assert_eq!(c.output.row(0), beta.row(0));
     assert!(c.inv_std.iter().all(|r: &f64| r.is_finite()));
 }
 
@@ -124,12 +124,8 @@ fn matches_pytorch_float64() {
     assert!(cases.len() >= 4);
     for c in cases {
         let name = c["name"].as_str().unwrap();
-        let ln = LayerNorm::new(
-            vector(&c["gamma"]),
-            vector(&c["beta"]),
-            PYTORCH_EPS,
-        )
-        .unwrap();
+        let ln = LayerNorm::new(row(&c["gamma"]), row(&c["beta"]), PYTORCH_EPS)
+            .unwrap();
         let y = ln.forward(&matrix(&c["x"])).unwrap().output;
         assert_close(&y, &matrix(&c["output"]), TORCH_TOL, TORCH_TOL, name);
     }
@@ -143,16 +139,20 @@ fn bad_input_is_refused_with_a_clear_error() {
         err.to_string(),
         "X: expected 4 columns (d, the entries of γ), got 3 columns"
     );
-    let err = LayerNorm::new(DVector::repeat(3, 1.0), DVector::zeros(2), 1e-5)
-        .unwrap_err();
+    let err =
+        LayerNorm::new(DMatrix::repeat(1, 3, 1.0), DMatrix::zeros(1, 2), 1e-5)
+            .unwrap_err();
     assert_eq!(
         err.to_string(),
         "β: expected 3 entries (d, the entries of γ), got 2 entries"
     );
     for eps in [0.0, -1e-5, f64::NAN] {
-        let err =
-            LayerNorm::new(DVector::repeat(3, 1.0), DVector::zeros(3), eps)
-                .unwrap_err();
+        let err = LayerNorm::new(
+            DMatrix::repeat(1, 3, 1.0),
+            DMatrix::zeros(1, 3),
+            eps,
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("ε = "), "{err}");
     }
 }

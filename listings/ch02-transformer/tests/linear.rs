@@ -4,7 +4,7 @@
 //! `tests/multihead.rs`).
 
 use ch02_transformer::linear::Linear;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 #[test]
 fn a_product_by_hand() {
@@ -16,7 +16,8 @@ fn a_product_by_hand() {
         3.0, -1.0, 0.0,
     ]);
     let layer =
-        Linear::new(w, DVector::from_row_slice(&[0.5, 0.0, -1.0])).unwrap();
+        Linear::new(w, DMatrix::from_row_slice(1, 3, &[0.5, 0.0, -1.0]))
+            .unwrap();
     let x = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 0.0, 0.0]);
     let y = layer.forward(&x).unwrap();
     // Exact: small integers and halves.
@@ -25,7 +26,7 @@ fn a_product_by_hand() {
         [7.5, -2.0, 1.0]
     );
     // A zero token gives the bias.
-    assert_eq!(y.row(1).transpose(), layer.b);
+    assert_eq!(y.row(1), layer.b.row(0));
 }
 
 #[test]

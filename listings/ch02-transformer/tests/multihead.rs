@@ -64,7 +64,7 @@ fn shapes_at_every_step() {
     let w = |rng: &mut _| {
         Linear::new(
             random::normal(rng, d, d, 0.3),
-            random::normal(rng, d, 1, 0.1).column(0).into_owned(),
+            random::normal(rng, d, 1, 0.1).transpose(),
         )
         .unwrap()
     };

@@ -87,7 +87,7 @@ fn self_attention_without_positions_is_permutation_equivariant() {
     let lin = |rng: &mut _| {
         Linear::new(
             random::normal(rng, d, d, 0.4),
-            random::normal(rng, d, 1, 0.1).column(0).into_owned(),
+            random::normal(rng, d, 1, 0.1).transpose(),
         )
         .unwrap()
     };

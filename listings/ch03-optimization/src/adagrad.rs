@@ -5,7 +5,7 @@
 //! chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{Epsilon, Optimizer, check_learning_rate, prepare_step};
 
@@ -91,11 +91,12 @@ impl<T: Real> Optimizer<T> for AdaGrad<T> {
     /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error> {
         let AdaGradConfig { lr, eps } = self.config;
-        prepare_step(params, grads, &mut [&mut self.sums])?;
+        let (mut params, grads) =
+            prepare_step(params, grads, &mut [&mut self.sums])?;
         for ((p, g), sum) in params.iter_mut().zip(grads).zip(&mut self.sums) {
             // One pass over the coordinates, in place, no temporaries.
             for ((theta, &g), sum) in

@@ -4,7 +4,7 @@
 //! Book: section „Adam und AdamW“ / "Adam and AdamW" of chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
     Epsilon, Optimizer, check_decay, check_learning_rate, check_weight_decay,
@@ -186,8 +186,8 @@ impl<T: Real> Adam<T> {
     /// Those of [`Optimizer::step`].
     pub fn step_fast(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error> {
         let AdamConfig {
             lr,
@@ -197,7 +197,8 @@ impl<T: Real> Adam<T> {
             weight_decay,
             ..
         } = self.config;
-        prepare_step(params, grads, &mut [&mut self.m, &mut self.v])?;
+        let (mut params, grads) =
+            prepare_step(params, grads, &mut [&mut self.m, &mut self.v])?;
         let t = self.t + 1;
         let (c1, c2) = self.corrections(t);
         let one = T::one();
@@ -365,8 +366,8 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error> {
         let AdamConfig {
             lr,
@@ -376,7 +377,8 @@ impl<T: Real> Optimizer<T> for Adam<T> {
             weight_decay,
             ..
         } = self.config;
-        prepare_step(params, grads, &mut [&mut self.m, &mut self.v])?;
+        let (mut params, grads) =
+            prepare_step(params, grads, &mut [&mut self.m, &mut self.v])?;
         let t = self.t + 1;
         // The corrections depend on t only: computed once per step.
         let (c1, c2) = self.corrections(t);

@@ -4,9 +4,11 @@
 //! One module per formula family. Every optimizer implements the one
 //! interface [`Optimizer`]: a configuration struct with documented
 //! defaults, per-parameter state that is created at the first step, and
-//! `step(&mut params, &grads)`. Parameters are a slice of matrices (a
-//! weight matrix `W` of shape `(in, out)` and a bias row `b` of shape
-//! `(1, out)`, say); a single vector is a matrix with one row.
+//! `step(&mut params, &grads)`. Parameters are anything that lists its
+//! matrices through [`Params`]: a list of matrices (a weight matrix `W` of
+//! shape `(in, out)` and a bias row `b` of shape `(1, out)`, say), a
+//! single matrix, a layer of chapter 2 or a whole model; a single vector
+//! is a matrix with one row.
 //!
 //! Each public function's documentation names the formula it implements by
 //! its number in the book.
@@ -23,5 +25,5 @@ pub mod sgd;
 // The nalgebra of the listings, so that a user of this crate need not
 // pin the same version.
 pub use nalgebra;
-pub use notation::{Error, Real, lit};
+pub use notation::{Error, Params, ParamsExt, Real, lit};
 pub use optimizer::{Epsilon, Optimizer};

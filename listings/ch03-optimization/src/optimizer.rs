@@ -5,7 +5,7 @@
 //! chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Params, ParamsExt, Real};
 
 // ANCHOR: optimizer
 /// One step of an iterative minimiser: what every optimizer of chapter 3
@@ -21,12 +21,15 @@ use notation::{Error, Real};
 /// Kapitel 3, „Optimierungsalgorithmen“ / chapter 3, "Optimization
 /// algorithms".
 pub trait Optimizer<T: Real> {
-    /// Moves every parameter matrix `params[i]` one step using its
-    /// gradient `grads[i]`, in place, without allocating (after the first
-    /// step, which creates the state).
+    /// Moves every parameter matrix of `params` one step using its
+    /// gradient, the matrix at the same place in `grads`, in place: the
+    /// matrices stay where they are (in a list, a layer, a model), and
+    /// after the first step, which creates the state, nothing but two lists
+    /// of references is allocated.
     ///
     /// # Shapes
-    /// `grads` has as many matrices as `params`, each of the same shape;
+    /// Walked in the order of [`Params`], `grads` has as many matrices as
+    /// `params`, each of the same shape (`params[i]` and `grads[i]` below);
     /// after the first step, `params` keeps the shapes it had then.
     ///
     /// # Errors
@@ -36,8 +39,8 @@ pub trait Optimizer<T: Real> {
     /// the step is not counted.
     fn step(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error>;
 
     /// The learning rate η that the next step uses.
@@ -169,18 +172,27 @@ fn positive_finite<T: Real>(
     }
 }
 
+/// The parameter matrices of one step (writable) and their gradients, in
+/// the order of their traversal.
+pub(crate) type StepLists<'a, T> =
+    (Vec<&'a mut DMatrix<T>>, Vec<&'a DMatrix<T>>);
+
 /// Checks one step's input before anything changes: as many gradients as
 /// parameters, equal shapes, the shapes of the state (if it exists), and
 /// finite gradients. Creates zero state matrices at the first step.
+/// Returns the parameter matrices (writable) and the gradients, in the
+/// order of their traversal ([`Params`]), as two lists of references:
+/// nothing is copied.
 ///
 /// Every vector in `states` (one per kind of state, e.g. `m` and `v`)
 /// holds one matrix per parameter, or nothing before the first step.
-pub(crate) fn prepare_step<T: Real>(
-    params: &[DMatrix<T>],
-    grads: &[DMatrix<T>],
+pub(crate) fn prepare_step<'a, T: Real>(
+    params: &'a mut dyn Params<T>,
+    grads: &'a dyn Params<T>,
     states: &mut [&mut Vec<DMatrix<T>>],
-) -> Result<(), Error> {
-    check_grads(params, grads)?;
+) -> Result<StepLists<'a, T>, Error> {
+    let (params, grads) = (params.params_mut(), grads.params());
+    check_grads(&params, &grads)?;
     for state in states.iter() {
         if state.is_empty() {
             continue;
@@ -195,7 +207,7 @@ pub(crate) fn prepare_step<T: Real>(
                 got: format!("{}", params.len()),
             });
         }
-        for (i, (s, p)) in state.iter().zip(params).enumerate() {
+        for (i, (s, p)) in state.iter().zip(&params).enumerate() {
             if s.shape() != p.shape() {
                 return Err(Error::Shape {
                     what: "params",
@@ -219,13 +231,13 @@ pub(crate) fn prepare_step<T: Real>(
             );
         }
     }
-    Ok(())
+    Ok((params, grads))
 }
 
 /// As many gradients as parameters, of equal shapes, all entries finite.
 pub(crate) fn check_grads<T: Real>(
-    params: &[DMatrix<T>],
-    grads: &[DMatrix<T>],
+    params: &[&mut DMatrix<T>],
+    grads: &[&DMatrix<T>],
 ) -> Result<(), Error> {
     if params.is_empty() {
         return Err(Error::Empty { what: "params" });

@@ -6,7 +6,7 @@
 //! chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
     Epsilon, Optimizer, check_decay, check_learning_rate, prepare_step,
@@ -105,11 +105,12 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error> {
         let RmsPropConfig { lr, gamma, eps } = self.config;
-        prepare_step(params, grads, &mut [&mut self.averages])?;
+        let (mut params, grads) =
+            prepare_step(params, grads, &mut [&mut self.averages])?;
         for ((p, g), avg) in
             params.iter_mut().zip(grads).zip(&mut self.averages)
         {

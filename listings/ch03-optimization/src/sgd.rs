@@ -3,7 +3,7 @@
 //! Book: section „Gradientenabstieg“ / "Gradient descent" of chapter 3.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
     Optimizer, check_decay, check_learning_rate, prepare_step,
@@ -85,18 +85,19 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
-        params: &mut [DMatrix<T>],
-        grads: &[DMatrix<T>],
+        params: &mut dyn Params<T>,
+        grads: &dyn Params<T>,
     ) -> Result<(), Error> {
         let SgdConfig { lr, momentum } = self.config;
         if momentum == T::zero() {
-            prepare_step(params, grads, &mut [])?;
+            let (mut params, grads) = prepare_step(params, grads, &mut [])?;
             for (p, g) in params.iter_mut().zip(grads) {
                 // One pass, in place: θ ← θ − η g.
                 p.zip_apply(g, |theta, g| *theta -= lr * g);
             }
         } else {
-            prepare_step(params, grads, &mut [&mut self.buffers])?;
+            let (mut params, grads) =
+                prepare_step(params, grads, &mut [&mut self.buffers])?;
             for ((p, g), b) in
                 params.iter_mut().zip(grads).zip(&mut self.buffers)
             {

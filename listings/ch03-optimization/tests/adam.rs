@@ -263,7 +263,7 @@ fn l2_weight_decay_is_adam_on_the_regularised_gradient() {
     let (mut p, mut q) = (vec![row(&[1.0, -0.5])], vec![row(&[1.0, -0.5])]);
     for k in 0..40 {
         let g = row(&[(k as f64).cos(), 0.1]);
-        with_l2.step(&mut p, std::slice::from_ref(&g)).unwrap();
+        with_l2.step(&mut p, &g).unwrap();
         let regularised = &g + &q[0] * lambda;
         plain.step(&mut q, &[regularised]).unwrap();
         // The same operations in the same order: identical numbers.

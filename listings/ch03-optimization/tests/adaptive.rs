@@ -220,7 +220,7 @@ fn adagrad_and_rmsprop_ignore_the_scale_of_the_gradient() {
             let (mut p, mut q) = (vec![row(&[1.0; 3])], vec![row(&[1.0; 3])]);
             for g in &seq {
                 let g = row(g) * scale;
-                ada.step(&mut p, std::slice::from_ref(&g)).unwrap();
+                ada.step(&mut p, &g).unwrap();
                 rms.step(&mut q, &[g]).unwrap();
             }
             (p.remove(0), q.remove(0))

@@ -306,7 +306,7 @@ fn bad_input_is_refused_with_a_clear_error() {
     let mut params = vec![row(&[1.0, 2.0]), DMatrix::zeros(2, 3)];
     let good = vec![row(&[1.0, 1.0]), DMatrix::zeros(2, 3)];
 
-    let err = opt.step(&mut params, &good[..1]).unwrap_err();
+    let err = opt.step(&mut params, &[good[0].clone()]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "grads: expected 2 matrices, one per parameter, got 1"
@@ -348,7 +348,8 @@ fn bad_input_is_refused_with_a_clear_error() {
         "params: expected params[0] of shape (1, 2), as at the first step, \
          got (1, 3)"
     );
-    let err = opt.step(&mut [], &[]).unwrap_err();
+    let none = Vec::<DMatrix<f64>>::new();
+    let err = opt.step(&mut none.clone(), &none).unwrap_err();
     assert_eq!(err, Error::Empty { what: "params" });
     let err = opt.set_learning_rate(0.0).unwrap_err();
     assert!(err.to_string().starts_with("learning rate η = 0"), "{err}");

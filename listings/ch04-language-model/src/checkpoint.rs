@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use nalgebra::DMatrix;
-use notation::{Real, lit};
+use notation::{ParamsExt, Real, lit};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::corpus::Vocab;
@@ -48,13 +48,12 @@ pub fn save<T: Real>(
             ),
         ));
     }
-    let shapes = c.parameter_shapes();
+    let params = model.named_params();
     // safetensors stores row-major bytes; nalgebra stores columns, so the
     // matrix is read row by row here.
-    let bytes: Vec<Vec<u8>> = model
-        .parameters()
+    let bytes: Vec<Vec<u8>> = params
         .iter()
-        .map(|m| {
+        .map(|(_, m)| {
             let mut b = Vec::with_capacity(4 * m.len());
             for r in 0..m.nrows() {
                 for x in m.row(r).iter() {
@@ -65,13 +64,13 @@ pub fn save<T: Real>(
             b
         })
         .collect();
-    let mut tensors = Vec::with_capacity(shapes.len());
-    for ((name, (r, k)), b) in shapes.iter().zip(&bytes) {
+    let mut tensors = Vec::with_capacity(params.len());
+    for ((name, m), b) in params.iter().zip(&bytes) {
         // Vectors are stored as vectors, matrices as matrices.
-        let shape = if *r == 1 && name != "tok_emb" {
-            vec![*k]
+        let shape = if m.nrows() == 1 && name != "tok_emb" {
+            vec![m.ncols()]
         } else {
-            vec![*r, *k]
+            vec![m.nrows(), m.ncols()]
         };
         let view = TensorView::new(Dtype::F32, shape, b)
             .map_err(|e| err(path, e.to_string()))?;
@@ -153,8 +152,11 @@ pub fn load<T: Real>(path: &Path) -> Result<(Model<T>, Vocab), LmError> {
     config.check().map_err(|e| err(path, e.to_string()))?;
     let st = SafeTensors::deserialize(&data)
         .map_err(|e| err(path, format!("not a safetensors file: {e}")))?;
-    let mut params = Vec::new();
-    for (name, (r, k)) in config.parameter_shapes() {
+    // The architecture names every tensor and fixes its shape.
+    let mut model =
+        Model::blank(config).map_err(|e| err(path, e.to_string()))?;
+    for (name, p) in model.named_params_mut() {
+        let (r, k) = p.shape();
         let t = st.tensor(&name).map_err(|_| {
             err(path, format!("tensor `{name}` missing for this config"))
         })?;
@@ -186,9 +188,7 @@ pub fn load<T: Real>(path: &Path) -> Result<(Model<T>, Vocab), LmError> {
                 lit::<T>(f64::from(x))
             })
             .collect();
-        params.push(DMatrix::from_row_slice(r, k, &values));
+        *p = DMatrix::from_row_slice(r, k, &values);
     }
-    let model = Model::from_parameters(config, params)
-        .map_err(|e| err(path, e.to_string()))?;
     Ok((model, vocab))
 }

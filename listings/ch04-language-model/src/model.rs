@@ -16,8 +16,8 @@ use ch02_transformer::mask::causal_mask;
 use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::positional::sinusoidal;
 use ch02_transformer::random::{normal, rng};
-use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real, lit};
+use nalgebra::DMatrix;
+use notation::{Error, Params, ParamsExt, Real, lit};
 
 /// The sizes of a model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,39 +69,14 @@ impl Config {
         Ok(())
     }
 
-    /// The name and shape of every parameter matrix, in the order of
-    /// [`Model::parameters`]. Vectors (biases, `γ`, `β`) are one row.
+    /// The name and shape of every parameter matrix, in the order of the
+    /// model's traversal ([`Params`]): the shapes of [`Model::blank`].
+    /// Vectors (biases, `γ`, `β`) are one row. Empty if the sizes fail
+    /// [`Config::check`].
     pub fn parameter_shapes(&self) -> Vec<(String, (usize, usize))> {
-        let (v, d, f) = (self.vocab_size, self.d_model, self.d_ff);
-        let mut shapes = vec![("tok_emb".to_string(), (v, d))];
-        for l in 0..self.n_layers {
-            let p = |name: &str| format!("blocks.{l}.{name}");
-            for (name, shape) in [
-                ("ln1.gamma", (1, d)),
-                ("ln1.beta", (1, d)),
-                ("attn.w_q", (d, d)),
-                ("attn.b_q", (1, d)),
-                ("attn.w_k", (d, d)),
-                ("attn.b_k", (1, d)),
-                ("attn.w_v", (d, d)),
-                ("attn.b_v", (1, d)),
-                ("attn.w_o", (d, d)),
-                ("attn.b_o", (1, d)),
-                ("ln2.gamma", (1, d)),
-                ("ln2.beta", (1, d)),
-                ("ffn.w_1", (d, f)),
-                ("ffn.b_1", (1, f)),
-                ("ffn.w_2", (f, d)),
-                ("ffn.b_2", (1, d)),
-            ] {
-                shapes.push((p(name), shape));
-            }
-        }
-        shapes.push(("ln_f.gamma".into(), (1, d)));
-        shapes.push(("ln_f.beta".into(), (1, d)));
-        shapes.push(("head.w".into(), (d, v)));
-        shapes.push(("head.b".into(), (1, v)));
-        shapes
+        Model::<f64>::blank(*self)
+            .map(|m| m.param_shapes())
+            .unwrap_or_default()
     }
 
     /// The number of trainable numbers.
@@ -133,6 +108,17 @@ pub struct Model<T: Real> {
     pub head: Linear<T>,
 }
 
+// ANCHOR: model_params
+// The names are those of the checkpoint: `tok_emb`, `blocks.0.ln1.gamma`,
+// `blocks.0.attn.w_q`, ..., `ln_f.beta`, `head.w`, `head.b`.
+notation::params!(Model<T> {
+    "tok_emb" => embedding,
+    "blocks" => blocks,
+    "ln_f" => norm_f,
+    "head" => head,
+});
+// ANCHOR_END: model_params
+
 /// Everything the forward pass computed, kept for the backward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelCache<T: Real> {
@@ -146,7 +132,8 @@ pub struct ModelCache<T: Real> {
     pub logits: DMatrix<T>,
 }
 
-/// The gradients of a scalar loss with respect to every parameter.
+/// The gradients of a scalar loss with respect to every parameter, and
+/// (through [`Params`]) the same names and order as the parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelGrads<T: Real> {
     /// `∂L/∂E`, shape `(V, d_model)`.
@@ -159,12 +146,22 @@ pub struct ModelGrads<T: Real> {
     pub head: LinearGrads<T>,
 }
 
-fn row<T: Real>(v: &DVector<T>) -> DMatrix<T> {
-    DMatrix::from_row_slice(1, v.len(), v.as_slice())
-}
+// The gradients, named and ordered as the parameters of the model.
+notation::params!(ModelGrads<T> {
+    "tok_emb" => embedding,
+    "blocks" => blocks,
+    "ln_f" => norm_f,
+    "head" => head,
+});
 
-fn vector<T: Real>(m: &DMatrix<T>) -> DVector<T> {
-    DVector::from_iterator(m.len(), m.iter().copied())
+/// The gradient matrices, in the order of the model's parameters.
+impl<'a, T: Real> IntoIterator for &'a ModelGrads<T> {
+    type Item = &'a DMatrix<T>;
+    type IntoIter = std::vec::IntoIter<&'a DMatrix<T>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.params().into_iter()
+    }
 }
 
 impl<T: Real> Model<T> {
@@ -176,114 +173,60 @@ impl<T: Real> Model<T> {
     /// # Errors
     /// `config` fails [`Config::check`].
     pub fn new(config: Config, seed: u64) -> Result<Self, Error> {
-        config.check()?;
+        let mut model = Model::blank(config)?;
         let mut r = rng(seed);
-        let mut params = Vec::new();
-        for (name, (rows, cols)) in config.parameter_shapes() {
-            let m = if name == "tok_emb" {
-                normal(&mut r, rows, cols, 1.0)
-            } else if rows == 1 {
-                let one = name.ends_with("gamma");
-                DMatrix::from_element(1, cols, if one { 1.0 } else { 0.0 })
-            } else {
-                normal(&mut r, rows, cols, 1.0 / (rows as f64).sqrt())
-            };
-            params.push(m.map(lit));
-        }
-        Model::from_parameters(config, params)
+        model.visit_params_mut(&mut |name, p| {
+            let (rows, cols) = p.shape();
+            if name == "tok_emb" {
+                *p = normal(&mut r, rows, cols, 1.0).map(lit);
+            } else if rows > 1 {
+                let std = 1.0 / (rows as f64).sqrt();
+                *p = normal(&mut r, rows, cols, std).map(lit);
+            }
+            // Rows (biases, γ, β) keep the values of `blank`.
+        });
+        Ok(model)
     }
 
-    /// The model with these parameters, in the order and shapes of
-    /// [`Config::parameter_shapes`].
+    /// The model with every weight and bias 0, `γ = 1` and `β = 0`: the
+    /// architecture, which fixes the name and shape of every parameter;
+    /// [`Model::new`] fills in random weights, a checkpoint its own.
     ///
     /// # Errors
-    /// `config` fails its check, or a parameter is missing or has another
-    /// shape (the message names it).
-    pub fn from_parameters(
-        config: Config,
-        params: Vec<DMatrix<T>>,
-    ) -> Result<Self, Error> {
+    /// `config` fails [`Config::check`].
+    pub fn blank(config: Config) -> Result<Self, Error> {
         config.check()?;
-        let shapes = config.parameter_shapes();
-        if params.len() != shapes.len() {
-            return Err(Error::Shape {
-                what: "parameters",
-                expected: format!("{} matrices", shapes.len()),
-                got: format!("{}", params.len()),
-            });
-        }
-        for ((name, shape), p) in shapes.iter().zip(&params) {
-            if p.shape() != *shape {
-                return Err(Error::Shape {
-                    what: "parameter",
-                    expected: format!("{name} of shape {shape:?}"),
-                    got: format!("{:?}", p.shape()),
-                });
-            }
-        }
-        let mut it = params.into_iter();
-        let mut next = || it.next().expect("counted above");
-        let embedding = next();
-        let eps = lit::<T>(ch02_transformer::layer_norm::PYTORCH_EPS);
+        let (v, d, f) = (config.vocab_size, config.d_model, config.d_ff);
+        let linear = |d_in, d_out| {
+            Linear::new(DMatrix::zeros(d_in, d_out), DMatrix::zeros(1, d_out))
+        };
         let mut blocks = Vec::with_capacity(config.n_layers);
         for _ in 0..config.n_layers {
-            let (g1, b1) = (vector(&next()), vector(&next()));
-            let mut lin = || Linear::new(next(), vector(&next()));
-            let (w_q, w_k, w_v, w_o) = (lin()?, lin()?, lin()?, lin()?);
+            let (w_q, w_k) = (linear(d, d)?, linear(d, d)?);
+            let (w_v, w_o) = (linear(d, d)?, linear(d, d)?);
             let attention =
                 MultiHeadAttention::new(config.n_heads, w_q, w_k, w_v, w_o)?;
-            let norm1 = LayerNorm::new(g1, b1, eps)?;
-            let (g2, b2) = (vector(&next()), vector(&next()));
-            let norm2 = LayerNorm::new(g2, b2, eps)?;
-            let mut lin = || Linear::new(next(), vector(&next()));
-            let (l1, l2) = (lin()?, lin()?);
-            let ffn = FeedForward::new(l1, l2, Activation::GeluTanh)?;
+            let ffn = FeedForward::new(
+                linear(d, f)?,
+                linear(f, d)?,
+                Activation::GeluTanh,
+            )?;
             blocks.push(EncoderBlock::new(
                 attention,
-                norm1,
+                LayerNorm::identity(d)?,
                 ffn,
-                norm2,
+                LayerNorm::identity(d)?,
                 NormPosition::Pre,
             )?);
         }
-        let (gf, bf) = (vector(&next()), vector(&next()));
-        let norm_f = LayerNorm::new(gf, bf, eps)?;
-        let head = Linear::new(next(), vector(&next()))?;
-        let positions = sinusoidal(config.context, config.d_model)?;
         Ok(Model {
             config,
-            embedding,
-            positions,
+            embedding: DMatrix::zeros(v, d),
+            positions: sinusoidal(config.context, d)?,
             blocks,
-            norm_f,
-            head,
+            norm_f: LayerNorm::identity(d)?,
+            head: linear(d, v)?,
         })
-    }
-
-    /// Every parameter matrix, in the order of
-    /// [`Config::parameter_shapes`] (copies).
-    pub fn parameters(&self) -> Vec<DMatrix<T>> {
-        let mut p = vec![self.embedding.clone()];
-        for b in &self.blocks {
-            let a = &b.attention;
-            p.push(row(&b.norm1.gamma));
-            p.push(row(&b.norm1.beta));
-            for lin in [&a.w_q, &a.w_k, &a.w_v, &a.w_o] {
-                p.push(lin.w.clone());
-                p.push(row(&lin.b));
-            }
-            p.push(row(&b.norm2.gamma));
-            p.push(row(&b.norm2.beta));
-            for lin in [&b.ffn.lin1, &b.ffn.lin2] {
-                p.push(lin.w.clone());
-                p.push(row(&lin.b));
-            }
-        }
-        p.push(row(&self.norm_f.gamma));
-        p.push(row(&self.norm_f.beta));
-        p.push(self.head.w.clone());
-        p.push(row(&self.head.b));
-        p
     }
 }
 
@@ -422,38 +365,10 @@ impl<T: Real> Model<T> {
 }
 // ANCHOR_END: model_backward
 
-impl<T: Real> ModelGrads<T> {
-    /// The gradients as one list, in the order of [`Model::parameters`].
-    pub fn flatten(&self) -> Vec<DMatrix<T>> {
-        let mut g = vec![self.embedding.clone()];
-        for b in &self.blocks {
-            let a = &b.attention;
-            g.push(row(&b.norm1.d_gamma));
-            g.push(row(&b.norm1.d_beta));
-            for lin in [&a.w_q, &a.w_k, &a.w_v, &a.w_o] {
-                g.push(lin.d_w.clone());
-                g.push(row(&lin.d_b));
-            }
-            g.push(row(&b.norm2.d_gamma));
-            g.push(row(&b.norm2.d_beta));
-            for lin in [&b.ffn.lin1, &b.ffn.lin2] {
-                g.push(lin.d_w.clone());
-                g.push(row(&lin.d_b));
-            }
-        }
-        g.push(row(&self.norm_f.d_gamma));
-        g.push(row(&self.norm_f.d_beta));
-        g.push(self.head.d_w.clone());
-        g.push(row(&self.head.d_b));
-        g
-    }
-}
-
 // ANCHOR: sequence_loss
 impl<T: Real> Model<T> {
     /// The average cross-entropy of predicting `targets[t]` from
-    /// `tokens[..=t]`, and its gradient for every parameter (as a list in
-    /// the order of [`Model::parameters`]).
+    /// `tokens[..=t]`, and its gradient for every parameter.
     ///
     /// ```text
     /// J = −(1/n) Σ_t log P(x_{t+1} | x_{≤t}) = (1/n) Σ_t ℓ(z_t, x_{t+1})
@@ -476,11 +391,11 @@ impl<T: Real> Model<T> {
         &self,
         tokens: &[usize],
         targets: &[usize],
-    ) -> Result<(T, Vec<DMatrix<T>>), Error> {
+    ) -> Result<(T, ModelGrads<T>), Error> {
         let cache = self.forward(tokens)?;
         let (loss, d_logits) = cross_entropy_rows(&cache.logits, targets)?;
         let grads = self.backward(&cache, &d_logits)?;
-        Ok((loss, grads.flatten()))
+        Ok((loss, grads))
     }
 
     /// The average cross-entropy (nats per token) without gradients.

@@ -4,15 +4,18 @@
 //!
 //! Book: section „Training“ / "Training" of chapter 4.
 
+use ch01_probability::cross_entropy::cross_entropy_rows;
 use ch03_optimization::Optimizer;
 use ch03_optimization::adam::{Adam, AdamConfig, WeightDecay};
 use ch03_optimization::schedule::WarmupCosine;
-use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, ParamsExt, Real, lit};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::Model;
+use crate::model::{Model, ModelGrads};
+
+/// A window of tokens and its targets, the tokens one position later.
+type Window<'d> = (&'d [usize], &'d [usize]);
 
 /// How to train.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,39 +107,58 @@ impl<T: Real> Trainer<T> {
         self.adam.steps()
     }
 
+    /// `B` windows of `n` tokens at random positions of `data`, each
+    /// with its targets, the tokens one position later.
+    fn windows<'d>(
+        &mut self,
+        data: &'d [usize],
+    ) -> Result<Vec<Window<'d>>, Error> {
+        let n = check_length(data, self.model.config.context)?;
+        let windows = (0..self.config.batch_size)
+            .map(|_| {
+                let s = self.rng.random_range(0..data.len() - n);
+                (&data[s..s + n], &data[s + 1..s + n + 1])
+            })
+            .collect();
+        Ok(windows)
+    }
+
+    /// Sets the scheduled learning rate of the next step.
+    fn schedule_learning_rate(&mut self) -> Result<(), Error> {
+        let t = self.adam.steps() + 1;
+        self.adam.set_learning_rate(self.schedule.learning_rate(t)?)
+    }
+
     // ANCHOR: train_step
     /// One step: `B` windows at random positions of `data`, the average
     /// loss over their `B · n_ctx` predictions, its gradient by the
     /// backward passes, and one AdamW step (3.13) at the scheduled
-    /// learning rate. Returns the batch loss before the step.
+    /// learning rate, which updates the model's parameters in place.
+    /// Returns the batch loss before the step.
     ///
     /// # Errors
     /// `data` is shorter than `n_ctx + 1` tokens, or a token is `≥ V`.
     pub fn step(&mut self, data: &[usize]) -> Result<T, Error> {
-        let n = check_length(data, self.model.config.context)?;
-        let b = self.config.batch_size;
-        let mut params = self.model.parameters();
-        let mut grads: Vec<DMatrix<T>> = params
-            .iter()
-            .map(|p| DMatrix::zeros(p.nrows(), p.ncols()))
-            .collect();
-        let mut loss = T::zero();
-        let scale = T::one() / lit(b as f64);
-        for _ in 0..b {
-            let s = self.rng.random_range(0..data.len() - n);
-            let (x, y) = (&data[s..s + n], &data[s + 1..s + n + 1]);
-            let (l, g) = self.model.loss_and_grads(x, y)?;
-            // The batch loss is the mean over windows, so is its gradient.
+        let windows = self.windows(data)?;
+        // The batch loss is the mean over the windows, so is its gradient.
+        let scale = T::one() / lit::<T>(windows.len() as f64);
+        let (mut loss, mut grads) = (T::zero(), None);
+        for (x, y) in windows {
+            // Forward: the window's logits and its loss (1.18).
+            let cache = self.model.forward(x)?;
+            let (l, d_logits) = cross_entropy_rows(&cache.logits, y)?;
+            // Backward: the gradient of every parameter.
+            let g = self.model.backward(&cache, &(d_logits * scale))?;
             loss += l * scale;
-            for (acc, g_i) in grads.iter_mut().zip(&g) {
-                *acc += g_i * scale;
-            }
+            grads = Some(match grads {
+                None => g,
+                Some(sum) => add(sum, &g),
+            });
         }
-        let t = self.adam.steps() + 1;
-        self.adam
-            .set_learning_rate(self.schedule.learning_rate(t)?)?;
-        self.adam.step(&mut params, &grads)?;
-        self.model = Model::from_parameters(self.model.config, params)?;
+        let grads = grads.expect("at least one window");
+        // One AdamW step on the model's own matrices, in place.
+        self.schedule_learning_rate()?;
+        self.adam.step(&mut self.model, &grads)?;
         Ok(loss)
     }
     // ANCHOR_END: train_step
@@ -150,22 +172,20 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     /// Those of [`step`](Self::step).
     pub fn step_fast(&mut self, data: &[usize]) -> Result<T, Error> {
-        let n = check_length(data, self.model.config.context)?;
-        let windows: Vec<(&[usize], &[usize])> = (0..self.config.batch_size)
-            .map(|_| {
-                let s = self.rng.random_range(0..data.len() - n);
-                (&data[s..s + n], &data[s + 1..s + n + 1])
-            })
-            .collect();
+        let windows = self.windows(data)?;
         let (loss, grads) = self.model.batch_loss_and_grads(&windows)?;
-        let mut params = self.model.parameters();
-        let t = self.adam.steps() + 1;
-        self.adam
-            .set_learning_rate(self.schedule.learning_rate(t)?)?;
-        self.adam.step_fast(&mut params, &grads)?;
-        self.model = Model::from_parameters(self.model.config, params)?;
+        self.schedule_learning_rate()?;
+        self.adam.step_fast(&mut self.model, &grads)?;
         Ok(loss)
     }
+}
+
+/// `sum + g`, matrix by matrix, in the order of their traversal.
+fn add<T: Real>(mut sum: ModelGrads<T>, g: &ModelGrads<T>) -> ModelGrads<T> {
+    for (s, g) in sum.params_mut().into_iter().zip(g) {
+        *s += g;
+    }
+    sum
 }
 
 /// Checks that `data` holds at least one window of `n` tokens and its

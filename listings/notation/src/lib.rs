@@ -16,6 +16,10 @@
 //! names the argument and what was wrong, instead of returning a silently
 //! wrong number or panicking deep inside `nalgebra`.
 
+pub mod params;
+
+pub use params::{Params, ParamsExt};
+
 /// Why a listing refused its input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {

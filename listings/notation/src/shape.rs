@@ -4,7 +4,7 @@
 //! wrong number.
 
 use crate::Error;
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 /// `m` has at least one row and one column.
 pub fn non_empty<T>(what: &'static str, m: &DMatrix<T>) -> Result<(), Error> {
@@ -65,13 +65,21 @@ pub fn shape<T>(
     Ok(())
 }
 
-/// `v` has `len` entries; `meaning` says where that number comes from.
-pub fn len<T>(
+/// `v` is a row (a bias, `γ`, `β`: shape `(1, len)`) of `len` entries;
+/// `meaning` says where that number comes from.
+pub fn row<T>(
     what: &'static str,
-    v: &DVector<T>,
+    v: &DMatrix<T>,
     len: usize,
     meaning: &str,
 ) -> Result<(), Error> {
+    if v.nrows() != 1 {
+        return Err(Error::Shape {
+            what,
+            expected: format!("a row of {len} entries ({meaning})"),
+            got: format!("shape ({}, {})", v.nrows(), v.ncols()),
+        });
+    }
     if v.len() != len {
         return Err(Error::Shape {
             what,

@@ -63,6 +63,12 @@ pub fn vector(v: &Value) -> DVector<f64> {
     DVector::from_vec(xs)
 }
 
+/// A list as a row, shape `(1, n)`: a bias, `γ` or `β`.
+pub fn row(v: &Value) -> DMatrix<f64> {
+    let v = vector(v);
+    DMatrix::from_row_slice(1, v.len(), v.as_slice())
+}
+
 /// `|a − b| ≤ tol · max(|a|, |b|, 1)`: relative for large values,
 /// absolute below 1 (where a relative bound on a value near 0 would ask
 /// for more digits than the computation has).

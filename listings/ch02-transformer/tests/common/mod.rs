@@ -7,7 +7,8 @@
 use nalgebra::DMatrix;
 use serde_json::Value;
 pub use testing::{
-    assert_close, json, matrix, max_abs_diff, number, optional_matrix, vector,
+    assert_close, json, matrix, max_abs_diff, number, optional_matrix, row,
+    vector,
 };
 
 /// A seeded `(rows, cols)` matrix of N(0, 1) entries.
@@ -22,7 +23,7 @@ pub fn randn(seed: u64, rows: usize, cols: usize) -> DMatrix<f64> {
 
 /// A linear layer written as `{"w": rows, "b": list}` (book convention).
 pub fn linear(v: &Value) -> ch02_transformer::linear::Linear<f64> {
-    ch02_transformer::linear::Linear::new(matrix(&v["w"]), vector(&v["b"]))
+    ch02_transformer::linear::Linear::new(matrix(&v["w"]), row(&v["b"]))
         .unwrap()
 }
 
@@ -44,8 +45,8 @@ pub fn mha(
 /// Layer normalization written as `{"gamma": .., "beta": ..}`, ε = 10⁻⁵.
 pub fn layer_norm(v: &Value) -> ch02_transformer::layer_norm::LayerNorm<f64> {
     ch02_transformer::layer_norm::LayerNorm::new(
-        vector(&v["gamma"]),
-        vector(&v["beta"]),
+        row(&v["gamma"]),
+        row(&v["beta"]),
         ch02_transformer::layer_norm::PYTORCH_EPS,
     )
     .unwrap()
