@@ -7,6 +7,10 @@ Runs the criterion benchmarks (`cargo bench`) of `ch02-transformer`,
 with a note if Debian's libopenblas-dev is not installed), group by group,
 each followed at once by the same shapes in PyTorch and NumPy, and prints
 one table: f32 (and f64 for the plain products), one thread everywhere.
+Last, chapter 4's generation: the criterion benchmark `generate` writes
+its model to `target/ch04-generate-bench.safetensors`, and
+`reference/model.py` loads it and runs the same sampling loop with and
+without the KV cache; a second table gives tokens per second.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
 
@@ -283,6 +287,27 @@ def train_step_cases():
     return window_by_window, batched
 
 
+# Generation with chapter 4's default model: the checkpoint that the
+# criterion benchmark `generate` writes (random weights, V = 88), loaded
+# into `reference/model.py`, whose `generate` runs the sampling loop of
+# the listing with and without the KV cache.
+GEN_PROMPT, GEN_LENGTHS = [0, 1, 2, 3], (60, 300)
+
+
+def generation_cases():
+    sys.path.insert(0, str(ROOT / "listings/ch04-language-model/reference"))
+    import model as lm  # noqa: E402
+
+    path = target_dir() / "ch04-generate-bench.safetensors"
+    p, meta = lm.read_safetensors(path)
+    p = {k: v.to(torch.float32) for k, v in p.items()}
+
+    def case(n_new, cache):
+        return lambda: lm.generate(p, meta, GEN_PROMPT, n_new, cache=cache)
+
+    return {(n, c): case(n, c) for n in GEN_LENGTHS for c in (False, True)}
+
+
 # ---- criterion's results -------------------------------------------------
 
 
@@ -437,6 +462,32 @@ def main():
                           ("training step (ch. 4) vs PyTorch batched",
                            batched_f)):
         row(what, shape, "train_step", rust_id, torch_f, None)
+    cargo_bench("ch04-language-model", "generate", "")
+    # Per generated token: criterion times one call of `generate`.
+    gen = {}
+    if (target_dir() / "ch04-generate-bench.safetensors").exists():
+        cases = generation_cases()
+        for n_new in GEN_LENGTHS:
+            for cache in (False, True):
+                ours = criterion_median(
+                    "generate", f"{'cached' if cache else 'uncached'}/{n_new}")
+                before = None if cache else criterion_median(
+                    "generate", f"before/{n_new}")
+                theirs = timeit(cases[(n_new, cache)], samples=7)
+                gen[(n_new, cache)] = (ours, theirs)
+                what = ("generation (ch. 4), per token, "
+                        + ("with KV cache" if cache else "without cache"))
+
+                def per_token(t):
+                    return None if t is None else t / n_new
+
+                rows.append((what, f"{n_new} new tokens, n_ctx=64, d=64, "
+                             "h=4, L=2", per_token(before), per_token(ours),
+                             None, theirs / n_new, None))
+    else:
+        print("# no target/ch04-generate-bench.safetensors: run `cargo "
+              "bench -p ch04-language-model --bench generate` first",
+              file=sys.stderr)
 
     head = ("what", "shape", "ours (readable)", "ours (fast)",
             "ours (fast, OpenBLAS)", "PyTorch", "NumPy", "fast / PyTorch")
@@ -461,6 +512,29 @@ def main():
         widths = [max(len(r[i]) for r in table) for i in range(len(head))]
         for r in table:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    if gen:
+        def rate(seconds, n_new):
+            return "–" if seconds is None else f"{n_new / seconds:,.0f}"
+        print()
+        print("generation, tokens per second (chapter 4's default model, "
+              "f32, one thread, prompt of 4 tokens)")
+        gen_head = ("new tokens", "ours without cache", "ours with cache",
+                    "PyTorch without cache", "PyTorch with cache",
+                    "ours: with / without")
+        gen_rows = []
+        for n_new in GEN_LENGTHS:
+            (o0, t0), (o1, t1) = gen[(n_new, False)], gen[(n_new, True)]
+            gen_rows.append((str(n_new), rate(o0, n_new), rate(o1, n_new),
+                             rate(t0, n_new), rate(t1, n_new),
+                             ratio(o0, o1)))
+        if args.markdown:
+            print("| " + " | ".join(gen_head) + " |")
+            print("|" + "---|" * len(gen_head))
+            for r in gen_rows:
+                print("| " + " | ".join(r) + " |")
+        else:
+            for r in [gen_head] + gen_rows:
+                print("  ".join(r))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from torch operations, loading our safetensors checkpoint.
     python3 reference/model.py                   # tiny.safetensors -> model.json
     python3 reference/model.py CHECKPOINT --out logits.json
     python3 reference/model.py CHECKPOINT --speed  # training tokens/s, 1 thread
+    python3 reference/model.py CHECKPOINT --generate  # generation tokens/s
 
 The book's convention is y = x W + b with W of shape (in, out); the
 checkpoint stores W that way, so every layer below is x @ W + b. Weights
@@ -54,9 +55,10 @@ def sinusoidal(n, d, dtype):
     return torch.where(j % 2 == 0, torch.sin(angle), torch.cos(angle))
 
 
-def forward(p, meta, tokens):
+def forward(p, meta, tokens, kv=None):
     """Logits (..., n, V) of the next token after each position; `tokens`
-    is one window (n,) or a batch of windows (B, n)."""
+    is one window (n,) or a batch of windows (B, n). With a list `kv`,
+    the keys and values of every block are appended to it as pairs."""
     n_layers, h = int(meta["n_layers"]), int(meta["n_heads"])
     d = p["tok_emb"].shape[1]
     n = tokens.shape[-1]
@@ -69,6 +71,8 @@ def forward(p, meta, tokens):
         Q = u @ q("attn.w_q") + q("attn.b_q")
         K = u @ q("attn.w_k") + q("attn.b_k")
         V = u @ q("attn.w_v") + q("attn.b_v")
+        if kv is not None:
+            kv.append((K, V))
         heads = []
         for i in range(h):
             s = slice(i * dk, (i + 1) * dk)
@@ -81,6 +85,109 @@ def forward(p, meta, tokens):
         x = x + hidden @ q("ffn.w_2") + q("ffn.b_2")
     x = F.layer_norm(x, (d,), p["ln_f.gamma"], p["ln_f.beta"], eps=1e-5)
     return x @ p["head.w"] + p["head.b"]
+
+
+def forward_cached(p, meta, kv, token, pos, pe):
+    """The logits (V,) of the token after `token` at position `pos`, one
+    row of work per block: its key and value are written into row `pos`
+    of the preallocated `kv[l] = (K, V)` (each (n_ctx, d)) and its query
+    attends to rows 0..pos (4.7); no mask, since the last row of the
+    causal mask is 0 everywhere."""
+    n_layers, h = int(meta["n_layers"]), int(meta["n_heads"])
+    d = p["tok_emb"].shape[1]
+    dk = d // h
+    x = p["tok_emb"][token] + pe[pos]
+    for l in range(n_layers):
+        q = lambda name: p[f"blocks.{l}.{name}"]
+        u = F.layer_norm(x, (d,), q("ln1.gamma"), q("ln1.beta"), eps=1e-5)
+        K, V = kv[l]
+        K[pos] = u @ q("attn.w_k") + q("attn.b_k")
+        V[pos] = u @ q("attn.w_v") + q("attn.b_v")
+        Q = (u @ q("attn.w_q") + q("attn.b_q")).view(h, 1, dk)
+        Kh = K[: pos + 1].view(pos + 1, h, dk).transpose(0, 1)
+        Vh = V[: pos + 1].view(pos + 1, h, dk).transpose(0, 1)
+        s = Q @ Kh.transpose(-2, -1) / math.sqrt(dk)  # (h, 1, t)
+        heads = (torch.softmax(s, dim=-1) @ Vh).reshape(d)
+        x = x + heads @ q("attn.w_o") + q("attn.b_o")
+        w = F.layer_norm(x, (d,), q("ln2.gamma"), q("ln2.beta"), eps=1e-5)
+        hidden = F.gelu(w @ q("ffn.w_1") + q("ffn.b_1"), approximate="tanh")
+        x = x + hidden @ q("ffn.w_2") + q("ffn.b_2")
+    x = F.layer_norm(x, (d,), p["ln_f.gamma"], p["ln_f.beta"], eps=1e-5)
+    return x @ p["head.w"] + p["head.b"]
+
+
+def next_token(z, temperature, top_k, u):
+    """(4.6) and inverse-transform sampling, as the listing's
+    `next_distribution` and `sample_index`: top-k sets the other logits
+    to -inf, the softmax with temperature, then the first c whose
+    cumulative probability exceeds u."""
+    if top_k is not None and top_k < z.shape[0]:
+        kth = torch.topk(z, top_k).values[-1]
+        z = torch.where(z < kth, torch.full_like(z, float("-inf")), z)
+    q = torch.softmax(z / temperature, dim=-1)
+    c = int(torch.searchsorted(torch.cumsum(q, 0), torch.tensor([u])))
+    return min(c, q.shape[0] - 1)
+
+
+def generate(p, meta, prompt, n_new, temperature=0.8, top_k=None, seed=0,
+             cache=True):
+    """The listing's `generate` (with the KV cache) or `generate_uncached`
+    (`cache=False`: every token reads its whole window again): `n_new`
+    tokens after `prompt`, each from the last n_ctx tokens. The uniform
+    numbers come from torch's generator, not the listing's ChaCha8, so
+    the text differs from ours; the work per token is the same."""
+    n_ctx, d = int(meta["context"]), p["tok_emb"].shape[1]
+    dtype = p["tok_emb"].dtype
+    pe = sinusoidal(n_ctx, d, dtype)
+    g = torch.Generator().manual_seed(seed)
+    tokens = list(prompt)
+    kv = [(torch.zeros(n_ctx, d, dtype=dtype),
+           torch.zeros(n_ctx, d, dtype=dtype))
+          for _ in range(int(meta["n_layers"]))]
+    length = 0  # tokens in the cache
+    with torch.inference_mode():
+        for i in range(n_new):
+            window = tokens[-n_ctx:]
+            if not cache:
+                z = forward(p, meta, torch.tensor(window))[-1]
+            elif i == 0 or length == n_ctx:
+                # The first window or a window that slid: read it whole.
+                pairs = []
+                z = forward(p, meta, torch.tensor(window), pairs)[-1]
+                for (K, V), (k, v) in zip(kv, pairs):
+                    K[: len(window)], V[: len(window)] = k, v
+                length = len(window)
+            else:
+                z = forward_cached(p, meta, kv, tokens[-1], length, pe)
+                length += 1
+            u = float(torch.rand(1, generator=g, dtype=torch.float64))
+            tokens.append(next_token(z, temperature, top_k, u))
+    return tokens
+
+
+def generation_speed(path, prompt_len=4, lengths=(60, 300), reps=3):
+    """Generated tokens per second with one thread, float32, with and
+    without the KV cache, for `lengths` new tokens after a prompt of
+    `prompt_len` tokens (60 fill the default window of 64; 300 is the
+    program's default length, where the window slides)."""
+    torch.set_num_threads(1)
+    p, meta = read_safetensors(path)
+    p = {k: v.to(torch.float32) for k, v in p.items()}
+    prompt = list(range(prompt_len))
+    rates = {}
+    for n_new in lengths:
+        for cache in (False, True):
+            generate(p, meta, prompt, 8, cache=cache)  # warm-up
+            best = float("inf")
+            for _ in range(reps):
+                start = time.thread_time()
+                generate(p, meta, prompt, n_new, cache=cache)
+                best = min(best, time.thread_time() - start)
+            rates[(n_new, cache)] = n_new / best
+            print(f"PyTorch {torch.__version__}, 1 thread, float32, "
+                  f"{n_new} new tokens, {'with' if cache else 'without'} "
+                  f"KV cache: {n_new / best:.0f} tokens/s")
+    return rates
 
 
 def rows(t):
@@ -155,10 +262,13 @@ if __name__ == "__main__":
     ap.add_argument("checkpoint", nargs="?", default=HERE / "tiny.safetensors")
     ap.add_argument("--out", default=None)
     ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--generate", action="store_true")
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
     if args.speed:
         speed(args.checkpoint)
+    elif args.generate:
+        generation_speed(args.checkpoint)
     else:
         _, meta = read_safetensors(args.checkpoint)
         n = int(meta["context"])

@@ -8,12 +8,13 @@
 //! warm-up schedule of chapter 3. What this crate adds is only what those
 //! chapters do not have: the corpus, count baselines with smoothing, the
 //! token embedding and its gradient, the whole model's parameter list,
-//! the training loop, sampling and checkpoints.
+//! the training loop, sampling with a key-value cache and checkpoints.
 
 pub mod batch;
 pub mod checkpoint;
 pub mod corpus;
 pub mod error;
+pub mod kv_cache;
 pub mod model;
 pub mod ngram;
 pub mod sample;

@@ -8,6 +8,7 @@ use nalgebra::DVector;
 use notation::{Error, Real};
 use rand::Rng;
 
+use crate::kv_cache::KvCache;
 use crate::model::Model;
 
 // ANCHOR: next_distribution
@@ -84,8 +85,15 @@ pub fn sample_index<T: Real>(q: &DVector<T>, u: f64) -> usize {
 /// last `n_ctx` tokens: ancestral sampling from the factorization (4.1).
 /// The same `seed` gives the same text.
 ///
+/// The prompt is read in one pass; after that each new token costs one
+/// row of work per block with the KV cache (4.7). When the window is full
+/// and slides on by a token, every position changes, and with it every
+/// cached key and value (the positional encodings are absolute): the
+/// cache is then filled again from the new window.
+///
 /// # Book
-/// Kapitel 4, „Text erzeugen“ / chapter 4, "Generating text".
+/// Formel (4.7) in Kapitel 4, „Text erzeugen“ / formula (4.7) in
+/// chapter 4, "Generating text".
 ///
 /// # Errors
 /// An empty prompt, a token `≥ V`, or the errors of
@@ -98,19 +106,72 @@ pub fn generate<T: Real>(
     top_k: Option<usize>,
     seed: u64,
 ) -> Result<Vec<usize>, Error> {
-    if prompt.is_empty() {
-        return Err(Error::Empty { what: "prompt" });
-    }
+    check_prompt(model, prompt)?;
+    let n_ctx = model.config.context;
     let mut rng = ch02_transformer::random::rng(seed);
     let mut tokens = prompt.to_vec();
-    for _ in 0..n_new {
-        let start = tokens.len().saturating_sub(model.config.context);
-        let cache = model.forward(&tokens[start..])?;
-        let last = cache.logits.row(cache.logits.nrows() - 1).transpose();
-        let q = next_distribution(&last, temperature, top_k)?;
+    let mut cache = KvCache::new(model);
+    for i in 0..n_new {
+        let start = tokens.len().saturating_sub(n_ctx);
+        let z = if i == 0 || cache.len() == n_ctx {
+            // The first window, or a window that slid: read it whole.
+            model.prefill(&mut cache, &tokens[start..])?
+        } else {
+            // One more token: one row of work per block.
+            model.forward_cached(&mut cache, tokens[tokens.len() - 1])?
+        };
+        let q = next_distribution(&z, temperature, top_k)?;
         let u: f64 = rng.random();
         tokens.push(sample_index(&q, u));
     }
     Ok(tokens)
 }
 // ANCHOR_END: generate
+
+/// [`generate`] without keeping the cache from one token to the next:
+/// every token reads its whole window again ([`Model::prefill`], the
+/// forward pass with chapter 2's fast layers). The same text for the
+/// same seed; kept to time the cache against.
+///
+/// # Errors
+/// Those of [`generate`].
+pub fn generate_uncached<T: Real>(
+    model: &Model<T>,
+    prompt: &[usize],
+    n_new: usize,
+    temperature: T,
+    top_k: Option<usize>,
+    seed: u64,
+) -> Result<Vec<usize>, Error> {
+    check_prompt(model, prompt)?;
+    let mut rng = ch02_transformer::random::rng(seed);
+    let mut tokens = prompt.to_vec();
+    let mut cache = KvCache::new(model);
+    for _ in 0..n_new {
+        let start = tokens.len().saturating_sub(model.config.context);
+        let z = model.prefill(&mut cache, &tokens[start..])?;
+        let q = next_distribution(&z, temperature, top_k)?;
+        let u: f64 = rng.random();
+        tokens.push(sample_index(&q, u));
+    }
+    Ok(tokens)
+}
+
+/// A prompt holds at least one token, and every token is below `V`.
+fn check_prompt<T: Real>(
+    model: &Model<T>,
+    prompt: &[usize],
+) -> Result<(), Error> {
+    if prompt.is_empty() {
+        return Err(Error::Empty { what: "prompt" });
+    }
+    let v = model.config.vocab_size;
+    if let Some(i) = prompt.iter().position(|&x| x >= v) {
+        return Err(Error::Index {
+            what: "prompt",
+            expected: format!("indices below V = {v}"),
+            got: format!("{} at position {i}", prompt[i]),
+        });
+    }
+    Ok(())
+}
