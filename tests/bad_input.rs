@@ -461,3 +461,51 @@ fn an_entry_in_one_language_only_is_reported() {
         ],
     );
 }
+
+#[test]
+fn an_unknown_value_id_names_page_line_and_id() {
+    let f = Fixture::new();
+    f.replace(
+        "src/de/ch01.md",
+        "{{#eq half}}",
+        "{{#eq half}} {{#value ch01.nothing}}",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["src/de/ch01.md:5", "no value `ch01.nothing`"],
+    );
+}
+
+#[test]
+fn an_unknown_value_in_a_caption_names_page_line_and_id() {
+    let f = Fixture::new();
+    f.replace(
+        "src/en/ch01.md",
+        "Caption $T$.",
+        "Caption {{#value ch01.nothing}} and {{#eq half}}.",
+    );
+    assert_mentions(
+        &f.build_error(),
+        &["src/en/ch01.md:9", "unknown id `ch01.nothing`"],
+    );
+}
+
+#[test]
+fn a_value_shown_as_a_table_is_refused() {
+    let f = Fixture::new();
+    for page in ["src/de/ch01.md", "src/en/ch01.md"] {
+        f.replace(
+            page,
+            "{{#eq half}}",
+            "{{#eq half}}\n\n{{#table ch01.log3}}\n",
+        );
+    }
+    assert_mentions(
+        &f.build_error(),
+        &[
+            "src/de/ch01.md:7",
+            "`{{#table ch01.log3}}`",
+            "is not a table",
+        ],
+    );
+}

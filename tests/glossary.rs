@@ -155,7 +155,7 @@ fn anchors(page: &str) -> HashSet<String> {
                 Kind::Formula => "eq",
                 Kind::Listing => "lst",
                 Kind::Figure => "fig",
-                Kind::Eq => continue,
+                Kind::Eq | Kind::Value | Kind::Table => continue,
             };
             ids.insert(format!("{prefix}-{}", d.id));
         }

@@ -69,6 +69,9 @@ impl Fixture {
 tex = '''\frac{1}{2}'''
 listing = "half"
 
+[figure.softmax_temperature]
+listing = "half"
+
 [listing.half]
 file = "listings/demo.rs"
 anchor = "half"

@@ -6,6 +6,10 @@
 //! | `{{#listing id}}`             | the listing's code with a caption        |
 //! | `{{#figure id Caption text}}` | the figure (inline SVG) with its caption |
 //! | `{{#eq id}}`                  | a link "(1.2)" to a formula              |
+//! | `{{#value id}}`               | a computed number or short text          |
+//! | `{{#table id}}`               | a computed short table                   |
+//!
+//! A figure's caption may hold `{{#eq}}` and `{{#value}}` directives.
 //!
 //! mdBook's own `{{#include ...}}` and friends are left alone. A directive
 //! inside a fenced code block, or written `\{{#...}}`, is not expanded.
@@ -26,6 +30,10 @@ pub enum Kind {
     Figure,
     /// A reference to a formula's number.
     Eq,
+    /// A computed number or short text (`xtask/src/values/`).
+    Value,
+    /// A computed short table (`xtask/src/values/`).
+    Table,
 }
 
 impl Kind {
@@ -36,6 +44,8 @@ impl Kind {
             Kind::Listing => "listing",
             Kind::Figure => "figure",
             Kind::Eq => "eq",
+            Kind::Value => "value",
+            Kind::Table => "table",
         }
     }
 }
@@ -59,11 +69,38 @@ pub struct Directive {
 const MDBOOK_DIRECTIVES: [&str; 4] =
     ["include", "rustdoc_include", "playground", "title"];
 
-static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)(\\)?\{\{#([A-Za-z_]+)(?:\s+([^\s}]+))?(.*?)\}\}").unwrap()
-});
+/// The start of a directive: `{{#name`, perhaps escaped as `\{{#name`.
+static OPENING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\\)?\{\{#([A-Za-z_]+)").unwrap());
 
-/// Finds the book's directives in `text`, in order.
+/// The end of the directive whose name ends at `from`: the `}}` that
+/// closes it, skipping directives nested in it (a figure's caption may
+/// hold `{{#eq id}}`). Returns the byte offset just after it.
+fn closing(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 1;
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"{{" => {
+                depth += 1;
+                i += 2;
+            }
+            b"}}" => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Finds the book's directives in `text`, in order; directives nested in
+/// a figure's caption stay in its `rest`.
 ///
 /// Returns the line and message of each malformed or unknown directive as
 /// an error.
@@ -71,11 +108,22 @@ pub fn parse(text: &str) -> Result<Vec<Directive>, Vec<(usize, String)>> {
     let fences = fenced_ranges(text);
     let mut found = Vec::new();
     let mut errors = Vec::new();
-    for c in DIRECTIVE.captures_iter(text) {
-        let all = c.get(0).unwrap();
-        let line = crate::problem::line_of(text, all.start());
-        if c.get(1).is_some() || fences.iter().any(|f| f.contains(&all.start()))
-        {
+    let mut pos = 0;
+    while let Some(c) = OPENING.captures_at(text, pos) {
+        let head = c.get(0).unwrap();
+        let start = head.start();
+        let line = crate::problem::line_of(text, start);
+        let Some(end) = closing(text, head.end()) else {
+            errors.push((
+                line,
+                format!("`{{{{#{}` is never closed with `}}}}`", &c[2]),
+            ));
+            break;
+        };
+        pos = end;
+        if c.get(1).is_some() || fences.iter().any(|f| f.contains(&start)) {
+            // Escaped or in code: not a directive, but what it encloses
+            // is not one either.
             continue;
         }
         let name = &c[2];
@@ -84,35 +132,40 @@ pub fn parse(text: &str) -> Result<Vec<Directive>, Vec<(usize, String)>> {
             "listing" => Kind::Listing,
             "figure" => Kind::Figure,
             "eq" => Kind::Eq,
+            "value" => Kind::Value,
+            "table" => Kind::Table,
             _ if MDBOOK_DIRECTIVES.contains(&name) => continue,
             _ => {
                 errors.push((
                     line,
                     format!(
                         "unknown directive `{{{{#{name}}}}}`; known are \
-                         formula, listing, figure, eq"
+                         formula, listing, figure, eq, value, table"
                     ),
                 ));
                 continue;
             }
         };
-        let Some(id) = c.get(3) else {
+        let inner = text[head.end()..end - 2].trim();
+        let (id, rest) = inner
+            .split_once(char::is_whitespace)
+            .map_or((inner, ""), |(id, rest)| (id, rest.trim()));
+        if id.is_empty() || id.contains(['{', '}']) {
             errors.push((line, format!("`{{{{#{name}}}}}` needs an id")));
             continue;
-        };
-        let rest = c.get(4).map_or("", |m| m.as_str()).trim().to_string();
+        }
         if kind != Kind::Figure && !rest.is_empty() {
             errors.push((
                 line,
-                format!("`{{{{#{name} {}}}}}` takes only an id", id.as_str()),
+                format!("`{{{{#{name} {id}}}}}` takes only an id"),
             ));
             continue;
         }
         found.push(Directive {
             kind,
-            id: id.as_str().to_string(),
-            rest,
-            range: all.range(),
+            id: id.to_string(),
+            rest: rest.to_string(),
+            range: start..end,
             line,
         });
     }
@@ -123,8 +176,45 @@ pub fn parse(text: &str) -> Result<Vec<Directive>, Vec<(usize, String)>> {
     }
 }
 
+/// The directives nested in a figure's caption: only `{{#eq}}` and
+/// `{{#value}}` may stand there. `line` is the caption's line in the page.
+pub fn parse_caption(
+    caption: &str,
+    line: usize,
+) -> Result<Vec<Directive>, Vec<(usize, String)>> {
+    let found = parse(caption).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|(l, msg)| (line + l - 1, msg))
+            .collect::<Vec<_>>()
+    })?;
+    let mut errors = Vec::new();
+    let mut ok = Vec::new();
+    for mut d in found {
+        d.line += line - 1;
+        if matches!(d.kind, Kind::Eq | Kind::Value) {
+            ok.push(d);
+        } else {
+            errors.push((
+                d.line,
+                format!(
+                    "`{{{{#{} {}}}}}` cannot stand in a caption; only eq and \
+                     value can",
+                    d.kind.name(),
+                    d.id
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(ok)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Byte ranges of fenced code blocks (``` or ~~~).
-fn fenced_ranges(text: &str) -> Vec<Range<usize>> {
+pub fn fenced_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut open: Option<(usize, String)> = None;
     let mut pos = 0;
@@ -186,5 +276,35 @@ mod tests {
         assert_eq!(errors[0].0, 2);
         assert!(errors[0].1.contains("unknown directive `{{#formla}}`"));
         assert!(errors[1].1.contains("needs an id"));
+    }
+
+    #[test]
+    fn captions_may_nest_eq_and_value() {
+        let text = "x\n{{#figure f Nach {{#eq softmax}} fällt \
+                    {{#value ch04.loss}} ab.}} und {{#value a.b}}\n";
+        let d = parse(text).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].kind, Kind::Figure);
+        assert_eq!(
+            d[0].rest,
+            "Nach {{#eq softmax}} fällt {{#value ch04.loss}} ab."
+        );
+        assert_eq!((d[1].kind, d[1].id.as_str()), (Kind::Value, "a.b"));
+        let inner = parse_caption(&d[0].rest, d[0].line).unwrap();
+        assert_eq!(inner.len(), 2);
+        assert_eq!((inner[0].kind, inner[0].line), (Kind::Eq, 2));
+        assert_eq!(inner[1].id, "ch04.loss");
+        let bad = parse_caption("a {{#table t}}", 7).unwrap_err();
+        assert_eq!(bad[0].0, 7);
+        assert!(bad[0].1.contains("cannot stand in a caption"));
+    }
+
+    #[test]
+    fn values_and_tables_take_only_an_id() {
+        let d = parse("{{#value ch04.v}} {{#table ch02.deviations}}").unwrap();
+        assert_eq!((d[0].kind, d[1].kind), (Kind::Value, Kind::Table));
+        let e = parse("{{#value ch04.v extra}}\n{{#value a").unwrap_err();
+        assert!(e[0].1.contains("takes only an id"));
+        assert!(e[1].1.contains("never closed"));
     }
 }

@@ -34,6 +34,13 @@ enum Command {
     /// Checks the sources without building: language parity, formulas and
     /// citations.
     Check,
+    /// Trains chapter 4's model on the committed corpus snapshot and
+    /// writes its numbers to listings/ch04-language-model/measured.json.
+    Measure {
+        /// First write a new snapshot of the German prose (src/de).
+        #[arg(long)]
+        snapshot: bool,
+    },
     /// Builds the book, serves it on 127.0.0.1 and rebuilds what changed
     /// whenever a source changes; the open page reloads itself.
     Serve {
@@ -118,6 +125,17 @@ fn main() -> ExitCode {
                 port,
             })
             .map(|()| "stopped".to_string())
+        }
+        Command::Measure { snapshot } => {
+            xtask::measure::measure(&root, snapshot).map(|m| {
+                format!(
+                    "wrote {} in {:.1} s (training {:.1} s, {:.0} tokens/s)",
+                    xtask::measure::RESULTS,
+                    start.elapsed().as_secs_f64(),
+                    m.results.train_seconds,
+                    m.results.tokens_per_second
+                )
+            })
         }
         Command::Check => {
             let mut problems = xtask::checks::parity(&root);

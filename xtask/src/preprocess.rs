@@ -132,8 +132,26 @@ pub fn number(
                     &mut numbers.listings,
                     registry.listing.contains_key(&d.id),
                 ),
-                Kind::Figure => {
-                    (&mut numbers.figures, figures::find(&d.id).is_some())
+                Kind::Figure => (
+                    &mut numbers.figures,
+                    figures::find(&d.id).is_some()
+                        && registry.figure.contains_key(&d.id),
+                ),
+                Kind::Value | Kind::Table => {
+                    if !crate::values::exists(&d.id) {
+                        problems.push(Problem::at(
+                            &file,
+                            d.line,
+                            format!(
+                                "`{{{{#{} {}}}}}`: no value `{}` in \
+                                 xtask/src/values/",
+                                d.kind.name(),
+                                d.id,
+                                d.id
+                            ),
+                        ));
+                    }
+                    continue;
                 }
                 Kind::Eq => {
                     if !registry.formula.contains_key(&d.id) {
@@ -151,9 +169,47 @@ pub fn number(
                     continue;
                 }
             };
+            if d.kind == Kind::Figure {
+                match directives::parse_caption(&d.rest, d.line) {
+                    Ok(inner) => {
+                        for i in inner {
+                            let known = match i.kind {
+                                Kind::Eq => {
+                                    registry.formula.contains_key(&i.id)
+                                }
+                                _ => crate::values::exists(&i.id),
+                            };
+                            if !known {
+                                problems.push(Problem::at(
+                                    &file,
+                                    i.line,
+                                    format!(
+                                        "`{{{{#{} {}}}}}` in the caption of \
+                                         figure `{}`: unknown id `{}`",
+                                        i.kind.name(),
+                                        i.id,
+                                        d.id,
+                                        i.id
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                    Err(errors) => {
+                        for (line, msg) in errors {
+                            problems.push(Problem::at(&file, line, msg));
+                        }
+                    }
+                }
+            }
             if !exists {
                 let place = match d.kind {
-                    Kind::Figure => "xtask/src/figures".to_string(),
+                    Kind::Figure => format!(
+                        "xtask/src/figures (a `figure!`) registered in {} \
+                         (`[figure.{}]`)",
+                        crate::registry::REGISTRY_DIR,
+                        d.id
+                    ),
                     _ => crate::registry::REGISTRY_DIR.to_string(),
                 };
                 problems.push(Problem::at(
@@ -350,6 +406,40 @@ impl Literate {
         }
     }
 
+    /// A caption or alt text with its `{{#eq}}` and `{{#value}}`
+    /// directives expanded: formula numbers as links (`linked`) or as
+    /// plain "(1.2)", values formatted for the page's language.
+    fn inline_text(
+        &self,
+        page: &Path,
+        text: &str,
+        line: usize,
+        numbers: &Numbers,
+        linked: bool,
+    ) -> Result<String, String> {
+        let inner = directives::parse_caption(text, line).map_err(|e| {
+            e.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")
+        })?;
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for d in &inner {
+            out.push_str(&text[last..d.range.start]);
+            match d.kind {
+                Kind::Eq if !linked => {
+                    let target =
+                        numbers.formulas.get(&d.id).ok_or_else(|| {
+                            format!("formula `{}` is placed on no page", d.id)
+                        })?;
+                    out.push_str(&format!("({})", target.number));
+                }
+                _ => out.push_str(&self.render(page, d, numbers)?),
+            }
+            last = d.range.end;
+        }
+        out.push_str(&text[last..]);
+        Ok(out)
+    }
+
     fn language_switch(&self, page: &Path) -> String {
         let other = self.lang.other();
         // From book/de/a/b.html to book/en/a/b.html: up to book/, then down.
@@ -386,6 +476,13 @@ impl Literate {
     ) -> Result<String, String> {
         let lang = self.lang;
         match d.kind {
+            Kind::Value => crate::values::get(&d.id)
+                .and_then(|v| v.inline(lang))
+                .map_err(|e| format!("`{{{{#value {}}}}}`: {e}", d.id)),
+            Kind::Table => crate::values::get(&d.id)
+                .and_then(|v| v.table(lang))
+                .map(|t| format!("\n{t}\n"))
+                .map_err(|e| format!("`{{{{#table {}}}}}`: {e}", d.id)),
             Kind::Eq => {
                 let target = numbers.formulas.get(&d.id).ok_or_else(|| {
                     format!(
@@ -490,20 +587,25 @@ impl Literate {
                     ));
                 }
                 let macros = read_macros(&self.root);
-                let svg = accessible_svg(
-                    &svg,
-                    &d.id,
-                    figure.alt(lang),
-                    &d.rest,
-                    &macros,
-                );
-                let source = match numbers.listings.get(figure.listing) {
+                let caption =
+                    self.inline_text(page, &d.rest, d.line, numbers, true)?;
+                let plain_caption =
+                    self.inline_text(page, &d.rest, d.line, numbers, false)?;
+                let alt = self
+                    .inline_text(page, figure.alt(lang), d.line, numbers, false)
+                    .map_err(|e| {
+                        format!("the alt text of figure `{}`: {e}", d.id)
+                    })?;
+                let svg =
+                    accessible_svg(&svg, &d.id, &alt, &plain_caption, &macros);
+                let listing = &self.registry.figure[&d.id].listing;
+                let source = match numbers.listings.get(listing) {
                     Some(target) => format!(
                         " <a href=\"{}\">Listing {}</a>",
-                        self.link(page, target, "lst", figure.listing),
+                        self.link(page, target, "lst", listing),
                         target.number
                     ),
-                    None => format!(" <code>{}</code>", figure.listing),
+                    None => format!(" <code>{listing}</code>"),
                 };
                 Ok(format!(
                     "<figure class=\"figure\" id=\"fig-{id}\">\n{svg}\n\
@@ -513,7 +615,7 @@ impl Literate {
                      </figure>\n",
                     id = d.id,
                     word = lang.pick("Abbildung", "Figure"),
-                    caption = d.rest,
+                    caption = caption,
                     drawn = lang.pick("Gezeichnet von", "Drawn by"),
                     function = figure.function,
                     in_ = lang.pick("in", "in"),

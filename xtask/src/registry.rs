@@ -42,7 +42,16 @@ pub struct Listing {
     pub tests: Vec<String>,
 }
 
-/// The formulas and listings of the book.
+/// A figure: its drawing function (`xtask/src/figures/`) and the listing
+/// whose output it plots.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureEntry {
+    /// The id of the listing whose output the figure plots.
+    pub listing: String,
+}
+
+/// The formulas, listings and figures of the book.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Registry {
@@ -52,6 +61,9 @@ pub struct Registry {
     /// Listings by id.
     #[serde(default)]
     pub listing: BTreeMap<String, Listing>,
+    /// Figures by id.
+    #[serde(default)]
+    pub figure: BTreeMap<String, FigureEntry>,
 }
 
 impl Registry {
@@ -95,6 +107,14 @@ impl Registry {
                     ));
                 }
             }
+            for (id, f) in part.figure {
+                if registry.figure.insert(id.clone(), f).is_some() {
+                    problems.push(Problem::new(
+                        &name,
+                        format!("figure `{id}` is defined twice"),
+                    ));
+                }
+            }
             for (id, l) in part.listing {
                 if registry.listing.insert(id.clone(), l).is_some() {
                     problems.push(Problem::new(
@@ -102,6 +122,26 @@ impl Registry {
                         format!("listing `{id}` is defined twice"),
                     ));
                 }
+            }
+        }
+        for (id, figure) in &registry.figure {
+            if !registry.listing.contains_key(&figure.listing) {
+                problems.push(Problem::new(
+                    REGISTRY_DIR,
+                    format!(
+                        "figure `{id}` names listing `{}`, which is not in [listing]",
+                        figure.listing
+                    ),
+                ));
+            }
+            if crate::figures::find(id).is_none() {
+                problems.push(Problem::new(
+                    REGISTRY_DIR,
+                    format!(
+                        "figure `{id}` is registered but no `figure!` in \
+                         xtask/src/figures/ draws it"
+                    ),
+                ));
             }
         }
         for (id, formula) in &registry.formula {

@@ -18,8 +18,9 @@ static BLOCKS: LazyLock<[Regex; 3]> = LazyLock::new(|| {
     [
         // Display math.
         Regex::new(r"(?s)\$\$.*?\$\$").unwrap(),
-        // The book's directives ({{#formula id}}, {{#figure id Caption}}).
-        Regex::new(r"(?s)\{\{#.*?\}\}").unwrap(),
+        // The book's directives ({{#formula id}}, {{#figure id Caption}}),
+        // with those nested in a caption ({{#eq id}}, {{#value id}}).
+        Regex::new(r"(?s)\{\{#(?:\{\{.*?\}\}|.)*?\}\}").unwrap(),
         // HTML comments.
         Regex::new(r"(?s)<!--.*?-->").unwrap(),
     ]
@@ -154,6 +155,40 @@ fn collect_markdown(
         }
     }
     Ok(())
+}
+
+/// The committed snapshot of the book's German prose that the program
+/// and `cargo xtask measure` train on, relative to this crate. It is
+/// written by `cargo xtask measure --snapshot`, so that editing a page
+/// does not change the corpus that the chapter's numbers describe.
+pub const SNAPSHOT: &str = "corpus/prose-de.txt";
+
+/// The split of the program and of the book's measurement: pieces of
+/// `PIECE` characters, every `EVERY`-th held out for validation.
+pub const PIECE: usize = 2000;
+/// See [`PIECE`].
+pub const EVERY: usize = 10;
+
+/// The corpus at `path`: a text file as it is (a snapshot written by
+/// [`load_prose`]), or the prose of the Markdown pages in a folder.
+///
+/// # Errors
+/// The path cannot be read, or it holds no text.
+pub fn load(path: &Path) -> Result<String, LmError> {
+    if path.is_dir() {
+        return load_prose(path);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| LmError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Err(LmError::EmptyCorpus(format!(
+            "{} holds no text",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
 
 /// Training and validation text, and where each validation piece came

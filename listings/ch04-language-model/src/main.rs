@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 use ch01_probability::cross_entropy::perplexity;
 use ch04_language_model::checkpoint;
-use ch04_language_model::corpus::{Vocab, load_prose, split};
+use ch04_language_model::corpus::{EVERY, PIECE, SNAPSHOT, Vocab, load, split};
 use ch04_language_model::model::{Config, Model};
 use ch04_language_model::ngram::{Bigram, Unigram};
 use ch04_language_model::sample::generate;
@@ -22,9 +22,9 @@ use ch04_language_model::train::{TrainConfig, Trainer, evaluate};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The book's prose, relative to this crate: `src/de` of the repository.
+/// The committed snapshot of the book's German prose.
 fn default_corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../src/de")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SNAPSHOT)
 }
 
 const DEFAULT_CHECKPOINT: &str = "target/ch04-language-model.safetensors";
@@ -46,26 +46,27 @@ enum Command {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// Folder of Markdown pages to learn from.
+    /// The text to learn from: a text file (by default the committed
+    /// snapshot of the book's prose) or a folder of Markdown pages.
     #[arg(long, default_value_os_t = default_corpus())]
     corpus: PathBuf,
     /// Where to write the checkpoint (safetensors).
     #[arg(long, default_value = DEFAULT_CHECKPOINT)]
     out: PathBuf,
     /// Context length n_ctx (characters the model reads at once).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Config::PROGRAM.context)]
     context: usize,
     /// Width d_model of the token vectors.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Config::PROGRAM.d_model)]
     d_model: usize,
     /// Number of attention heads (must divide d_model).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = Config::PROGRAM.n_heads)]
     heads: usize,
     /// Number of transformer blocks.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = Config::PROGRAM.n_layers)]
     layers: usize,
     /// Hidden width d_ff of the feed-forward networks.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = Config::PROGRAM.d_ff)]
     d_ff: usize,
     /// Optimizer steps.
     #[arg(long, default_value_t = TrainConfig::default().steps)]
@@ -91,6 +92,10 @@ struct TrainArgs {
     /// Compute the validation loss every this many steps.
     #[arg(long, default_value_t = 100)]
     eval_every: usize,
+    /// Also write the measured numbers to this JSON file (used by
+    /// `cargo xtask measure`).
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -131,8 +136,8 @@ fn main() -> ExitCode {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let text = load_prose(&a.corpus)?;
-    let parts = split(&text, 2000, 10)?;
+    let text = load(&a.corpus)?;
+    let parts = split(&text, PIECE, EVERY)?;
     let vocab = Vocab::from_text(&text)?;
     let train_tokens = vocab.encode(&parts.train, "training text")?;
     let valid_tokens = vocab.encode(&parts.valid, "validation text")?;
@@ -215,6 +220,21 @@ fn train(a: TrainArgs) -> Result<()> {
         println!("  {name:<20} {ce:.4}  {:>7.2}", perplexity(ce)?);
     }
     println!("training: {tokens_per_second:.0} tokens/s (one thread)");
+    if let Some(path) = &a.report {
+        let report = serde_json::json!({
+            "corpus_chars": text.chars().count(),
+            "train_chars": train_tokens.len(),
+            "valid_chars": valid_tokens.len(),
+            "vocab_size": v,
+            "n_parameters": config.n_parameters(),
+            "ce_unigram": ce_uni,
+            "ce_bigram": ce_bi,
+            "ce_model": ce_model,
+            "train_seconds": train_time,
+            "tokens_per_second": tokens_per_second,
+        });
+        std::fs::write(path, format!("{report:#}\n"))?;
+    }
     checkpoint::save(&a.out, &trainer.model, &vocab)?;
     println!("saved {}", a.out.display());
     Ok(())

@@ -37,6 +37,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// The program's default model (chapter 4, „Training“ / "Training"):
+    /// `n_ctx = 64`, `d_model = 64`, 4 heads, 2 blocks, `d_ff = 256`;
+    /// `vocab_size` is set from the corpus.
+    pub const PROGRAM: Config = Config {
+        vocab_size: 0,
+        context: 64,
+        d_model: 64,
+        n_heads: 4,
+        n_layers: 2,
+        d_ff: 256,
+    };
+
     /// Checks that every size is positive and `h` divides `d_model`.
     ///
     /// # Errors

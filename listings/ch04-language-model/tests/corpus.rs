@@ -20,6 +20,13 @@ fn prose_drops_code_math_directives_html_and_tables() {
 }
 
 #[test]
+fn directives_nested_in_a_caption_are_removed_with_it() {
+    let page = "Vor {{#figure f Kurve {{#eq softmax}} mit {{#value a.b}}.}} \
+                nach {{#value ch04.v}} Zeichen.\n";
+    assert_eq!(prose(page), "Vor nach Zeichen.\n");
+}
+
+#[test]
 fn inline_math_over_a_line_break_is_removed() {
     let text = prose("Mit $a +\nb$ gilt es.\n");
     assert_eq!(text, "Mit gilt es.\n");

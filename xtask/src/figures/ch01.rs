@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use ch01_probability::cross_entropy::cross_entropy_with_logits;
-use ch01_probability::iris::{compare_with_smartcore, load_iris};
+use ch01_probability::iris::{Comparison, compare_with_smartcore, load_iris};
 use ch01_probability::mle::{
     Variance, bernoulli_log_likelihood, bernoulli_mle, gaussian_mle,
     gaussian_nll,
@@ -13,20 +13,17 @@ use ch01_probability::softmax::softmax_with_temperature;
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::Figure;
 use super::style::{
     FONT, PALETTE, SIZE, Scale, chart, legend, line_key, mesh, number_fixed,
     number_trimmed, plot_err, render,
 };
+use super::{Figure, figure};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
 pub const FIGURES: &[Figure] = &[
-    Figure {
+    figure! {
         id: "bernoulli_likelihood",
-        source: "xtask/src/figures/ch01.rs",
-        function: "bernoulli_likelihood",
-        listing: "bernoulli",
         alt: [
             "Zwei Liniendiagramme über θ von 0 bis 1 für 7 Erfolge in 10 \
              Würfen: links die Likelihood L(θ), ein Buckel mit Maximum bei \
@@ -39,28 +36,26 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: bernoulli_likelihood,
     },
-    Figure {
+    figure! {
         id: "gaussian_nll",
-        source: "xtask/src/figures/ch01.rs",
-        function: "gaussian_nll_contours",
-        listing: "gaussian_nll",
         alt: [
             "Höhenlinien der negativen Log-Likelihood über μ (waagrecht) und \
              σ (senkrecht) für die Kelchblattlänge der 50 Setosa-Blüten; \
              die Linien umschließen ein Kreuz bei der \
-             Maximum-Likelihood-Schätzung μ̂ ≈ 5,01, σ̂ ≈ 0,35.",
+             Maximum-Likelihood-Schätzung μ̂ ≈ \
+             {{#value ch01.setosa_sepal_mu}}, σ̂ ≈ \
+             {{#value ch01.setosa_sepal_sigma}}.",
             "Contour lines of the negative log-likelihood as a \
              function of μ (horizontal) and σ (vertical) for the sepal \
              length of the 50 setosa flowers; the lines surround a cross \
-             at the maximum likelihood estimate μ̂ ≈ 5.01, σ̂ ≈ 0.35.",
+             at the maximum likelihood estimate μ̂ ≈ \
+             {{#value ch01.setosa_sepal_mu}}, σ̂ ≈ \
+             {{#value ch01.setosa_sepal_sigma}}.",
         ],
         draw: gaussian_nll_contours,
     },
-    Figure {
+    figure! {
         id: "softmax_temperature",
-        source: "xtask/src/figures/ch01.rs",
-        function: "softmax_temperature",
-        listing: "softmax_temperature",
         alt: [
             "Liniendiagramm: Wahrscheinlichkeiten der Softmax über der \
              Temperatur T von 0,1 bis 10 (logarithmisch) für vier feste \
@@ -73,11 +68,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: softmax_temperature,
     },
-    Figure {
+    figure! {
         id: "cross_entropy_loss",
-        source: "xtask/src/figures/ch01.rs",
-        function: "cross_entropy_loss",
-        listing: "cross_entropy_logits",
         alt: [
             "Liniendiagramm des Verlusts −log q über der Wahrscheinlichkeit \
              q der wahren Klasse von 0 bis 1: sehr groß nahe q = 0, 0,69 \
@@ -88,18 +80,17 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: cross_entropy_loss,
     },
-    Figure {
+    figure! {
         id: "regression_training",
-        source: "xtask/src/figures/ch01.rs",
-        function: "regression_training",
-        listing: "gradient_descent",
         alt: [
             "Liniendiagramm: das Ziel J der Softmax-Regression auf den \
-             Iris-Daten fällt von log 3 ≈ 1,10 bei Epoche 0 auf etwa 0,209 \
+             Iris-Daten fällt von log 3 ≈ {{#value ch01.log3}} bei Epoche \
+             0 auf etwa {{#value ch01.iris_objective_short}} \
              und erreicht nach einigen hundert Epochen die gestrichelte \
              Linie des Werts von smartcore.",
             "Line chart: the objective J of softmax regression on the iris \
-             data falls from log 3 ≈ 1.10 at epoch 0 to about 0.209, \
+             data falls from log 3 ≈ {{#value ch01.log3}} at epoch 0 to \
+             about {{#value ch01.iris_objective_short}}, \
              reaching the dashed line that marks smartcore's value after a \
              few hundred epochs.",
         ],
@@ -246,19 +237,37 @@ fn bernoulli_likelihood(lang: Lang) -> Result<String> {
     })
 }
 
+/// The sepal lengths of the setosa flowers, μ̂ and σ̂.
+pub(crate) type Setosa = (DVector<f64>, f64, f64);
+
+/// The data of figure `gaussian_nll`, computed once per build (its alt
+/// text states the estimate): the sepal lengths of the 50 setosa
+/// flowers and their estimate (1.8), `(samples, μ̂, σ̂)`.
+pub(crate) fn setosa_sepal() -> Result<&'static Setosa> {
+    static DATA: std::sync::OnceLock<Result<Setosa, String>> =
+        std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let (x, y) = load_iris();
+        let setosa: Vec<f64> = (0..y.len())
+            .filter(|&i| y[i] == 0)
+            .map(|i| x[(i, 0)])
+            .collect();
+        let samples = DVector::from_vec(setosa);
+        let (mu_hat, var_hat) =
+            gaussian_mle(&samples, Variance::MaximumLikelihood)
+                .map_err(|e| e.to_string())?;
+        Ok((samples, mu_hat, var_hat.sqrt()))
+    })
+    .as_ref()
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Contour lines of the Gaussian NLL (1.7) over (μ, σ) for the sepal
 /// length of the 50 setosa flowers, with the estimate (1.8) marked.
 fn gaussian_nll_contours(lang: Lang) -> Result<String> {
-    let (x, y) = load_iris();
-    let setosa: Vec<f64> = (0..y.len())
-        .filter(|&i| y[i] == 0)
-        .map(|i| x[(i, 0)])
-        .collect();
-    let samples = DVector::from_vec(setosa);
-    let (mu_hat, var_hat) =
-        gaussian_mle(&samples, Variance::MaximumLikelihood)?;
-    let sigma_hat = var_hat.sqrt();
-    let (min_nll, _, _) = gaussian_nll(mu_hat, sigma_hat, &samples)?;
+    let (samples, mu_hat, sigma_hat) = setosa_sepal()?;
+    let (mu_hat, sigma_hat) = (*mu_hat, *sigma_hat);
+    let (min_nll, _, _) = gaussian_nll(mu_hat, sigma_hat, samples)?;
     let (mu_range, sigma_range) = (4.75..5.25, 0.22..0.62);
     let (nx, ny) = (120, 100);
     let at = |i: usize, j: usize| {
@@ -272,7 +281,7 @@ fn gaussian_nll_contours(lang: Lang) -> Result<String> {
     for (i, column) in grid.iter_mut().enumerate() {
         for (j, value) in column.iter_mut().enumerate() {
             let (mu, sigma) = at(i, j);
-            *value = gaussian_nll(mu, sigma, &samples)?.0 - min_nll;
+            *value = gaussian_nll(mu, sigma, samples)?.0 - min_nll;
         }
     }
     // Levels above the minimum, doubling: NLL − NLL(μ̂, σ̂) = 0.5, 1, 2, ...
@@ -411,8 +420,22 @@ fn cross_entropy_loss(lang: Lang) -> Result<String> {
 
 /// The objective (1.22) per epoch of gradient descent (1.24) on iris, with
 /// smartcore's objective as a dashed reference line.
+/// The data of figure `regression_training`, computed once per build (the
+/// page's table and the alt text state its numbers): our softmax
+/// regression on the iris data next to smartcore's.
+pub(crate) fn iris_regression() -> Result<&'static Comparison> {
+    static DATA: std::sync::OnceLock<Result<Comparison, String>> =
+        std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        compare_with_smartcore(&GradientDescent::default())
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn regression_training(lang: Lang) -> Result<String> {
-    let c = compare_with_smartcore(&GradientDescent::default())?;
+    let c = iris_regression()?;
     let reference = c.objective.1;
     let last = c.history.len() as f64;
     render(SIZE, |root| {

@@ -12,20 +12,17 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::Figure;
 use super::style::{
     FONT, PALETTE, SIZE, Scale, chart, legend, line_key, mesh, number_fixed,
     number_trimmed, plot_err, render,
 };
+use super::{Figure, figure};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
 pub const FIGURES: &[Figure] = &[
-    Figure {
+    figure! {
         id: "sentence_attention",
-        source: "xtask/src/figures/ch02.rs",
-        function: "sentence_attention",
-        listing: "attention",
         alt: [
             "Heatmap 6 mal 6 der Attention-Gewichte im Satz „Die Katze \
              sitzt auf der Matte“, Zeilen sind die fragenden Wörter, \
@@ -39,11 +36,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: sentence_attention,
     },
-    Figure {
+    figure! {
         id: "dot_product_variance",
-        source: "xtask/src/figures/ch02.rs",
-        function: "dot_product_variance",
-        listing: "dot_product_variance",
         alt: [
             "Doppelt logarithmisches Diagramm: gemessene Varianz des \
              Skalarprodukts q·k für d_k von 1 bis 1024. Ohne Skalierung \
@@ -56,11 +50,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: dot_product_variance,
     },
-    Figure {
+    figure! {
         id: "softmax_saturation",
-        source: "xtask/src/figures/ch02.rs",
-        function: "softmax_saturation",
-        listing: "dot_product_variance",
         alt: [
             "Liniendiagramm: mittleres größtes Attention-Gewicht über d_k. \
              Ohne Skalierung steigt es gegen 1, mit Skalierung bleibt es \
@@ -71,11 +62,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: softmax_saturation,
     },
-    Figure {
+    figure! {
         id: "transformer_diagram",
-        source: "xtask/src/figures/ch02.rs",
-        function: "transformer_diagram",
-        listing: "block",
         alt: [
             "Blockdiagramm des Transformers: links der Encoder aus \
              Multi-Head-Attention, Add & Norm, Feed-Forward, Add & Norm; \
@@ -92,11 +80,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: transformer_diagram,
     },
-    Figure {
+    figure! {
         id: "positional_encoding",
-        source: "xtask/src/figures/ch02.rs",
-        function: "positional_encoding",
-        listing: "positional",
         alt: [
             "Heatmap der sinusförmigen Positionskodierung: 64 Positionen \
              mal 64 Merkmale. Links wechseln die Farben schnell von Zeile \
@@ -107,11 +92,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: positional_encoding,
     },
-    Figure {
+    figure! {
         id: "toy_forward",
-        source: "xtask/src/figures/ch02.rs",
-        function: "toy_forward",
-        listing: "transformer",
         alt: [
             "Drei Heatmaps des Spielzeugmodells: eine 3×3-Matrix der \
              maskierten Multi-Head-Attention mit Nullen über der \

@@ -16,20 +16,17 @@ use ch03_optimization::{Epsilon, Optimizer};
 use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
-use super::Figure;
 use super::style::{
     FONT, PALETTE, SIZE, Scale, axes, chart, dash_key, legend, line_key, mesh,
     number_trimmed, plot_err, render,
 };
+use super::{Figure, figure};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
 pub const FIGURES: &[Figure] = &[
-    Figure {
+    figure! {
         id: "gd_learning_rates",
-        source: "xtask/src/figures/ch03.rs",
-        function: "gd_learning_rates",
-        listing: "stability",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: Verlust über 100 \
              Schritten des Gradientenabstiegs für vier Lernraten; drei \
@@ -42,11 +39,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: gd_learning_rates,
     },
-    Figure {
+    figure! {
         id: "adaptive_step_sizes",
-        source: "xtask/src/figures/ch03.rs",
-        function: "adaptive_step_sizes",
-        listing: "adagrad",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: effektive Lernraten \
              zweier Koordinaten über 300 Schritte für AdaGrad, RMSProp und \
@@ -66,11 +60,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: adaptive_step_sizes,
     },
-    Figure {
+    figure! {
         id: "optimizer_paths",
-        source: "xtask/src/figures/ch03.rs",
-        function: "optimizer_paths",
-        listing: "optimizer",
         alt: [
             "Höhenlinien einer langgestreckten Quadratischen mit den Wegen \
              von fünf Optimierern vom Start links oben zum Minimum im \
@@ -81,11 +72,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: optimizer_paths,
     },
-    Figure {
+    figure! {
         id: "rosenbrock_paths",
-        source: "xtask/src/figures/ch03.rs",
-        function: "rosenbrock_paths",
-        listing: "optimizer",
         alt: [
             "Höhenlinien der Rosenbrock-Funktion mit ihrem gebogenen Tal und \
              die Wege von fünf Optimierern vom Start links oben durch das \
@@ -96,11 +84,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: rosenbrock_paths,
     },
-    Figure {
+    figure! {
         id: "optimizer_losses",
-        source: "xtask/src/figures/ch03.rs",
-        function: "optimizer_losses",
-        listing: "optimizer",
         alt: [
             "Zwei Liniendiagramme mit logarithmischer Achse: Verlust über \
              den Schritten für fünf Optimierer, links auf der \
@@ -111,11 +96,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: optimizer_losses,
     },
-    Figure {
+    figure! {
         id: "adam_bias_correction",
-        source: "xtask/src/figures/ch03.rs",
-        function: "adam_bias_correction",
-        listing: "adam",
         alt: [
             "Liniendiagramm: Schrittweite von Adam geteilt durch η über 100 \
              Schritte; mit Bias-Korrektur bleibt sie bei etwa 1, ohne \
@@ -127,11 +109,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: adam_bias_correction,
     },
-    Figure {
+    figure! {
         id: "iris_training",
-        source: "xtask/src/figures/ch03.rs",
-        function: "iris_training",
-        listing: "optimizer",
         alt: [
             "Liniendiagramm mit logarithmischer Achse: mittlere NLL der \
              Softmax-Regression auf den Iris-Daten über 100 Epochen für \
@@ -142,11 +121,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: iris_training,
     },
-    Figure {
+    figure! {
         id: "warmup_schedule",
-        source: "xtask/src/figures/ch03.rs",
-        function: "warmup_schedule",
-        listing: "warmup_cosine",
         alt: [
             "Liniendiagramm: Die Lernrate steigt in 100 Schritten linear bis \
              0,001 und fällt danach bis Schritt 1000 wie ein halber Kosinus \
@@ -241,7 +217,7 @@ const ADAPTIVE_STEPS: u32 = 300;
 const ADAPTIVE_NAMES: [&str; 3] = ["AdaGrad", "RMSProp", "Adam"];
 
 /// A curve over the steps: `(t, value)` for t = 1, 2, ….
-type Curve = Vec<(u32, f64)>;
+pub(crate) type Curve = Vec<(u32, f64)>;
 
 /// The effective learning rates of `adaptive_step_sizes`:
 /// `rates[method][coordinate]` is `[(t, η_eff)]` for AdaGrad (3.6),
@@ -250,7 +226,16 @@ type Curve = Vec<(u32, f64)>;
 /// after 100 steps and a flat coordinate with gradients 0.01 throughout.
 /// For AdaGrad and RMSProp η_eff is the factor η / D_ε(·) in front of
 /// g_t, for Adam the factor η / D_ε(v̂_t) in front of m̂_t.
-fn adaptive_rates() -> Result<Vec<[Curve; 2]>> {
+pub(crate) fn adaptive_rates() -> Result<&'static [[Curve; 2]]> {
+    static RATES: OnceLock<Result<Vec<[Curve; 2]>, String>> = OnceLock::new();
+    RATES
+        .get_or_init(|| adaptive_rates_once().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(|e| anyhow!("{e}"))
+}
+
+fn adaptive_rates_once() -> Result<Vec<[Curve; 2]>> {
     let eps = Epsilon::Outside(1e-8);
     let lr = 0.01;
     let mut adagrad = AdaGrad::new(AdaGradConfig { lr, eps })?;
@@ -499,7 +484,7 @@ fn rosenbrock_gradient(p: &DMatrix<f64>) -> DMatrix<f64> {
 }
 
 /// The start of every run on the Rosenbrock function.
-const ROSENBROCK_START: [f64; 2] = [-1.5, 2.0];
+pub(crate) const ROSENBROCK_START: [f64; 2] = [-1.5, 2.0];
 
 /// The number of steps on the Rosenbrock function.
 const ROSENBROCK_STEPS: usize = 3000;
@@ -797,10 +782,23 @@ impl XorShift {
 /// The number of steps of `adam_bias_correction`.
 const BIAS_STEPS: usize = 100;
 
-/// The step sizes |θ_t − θ_{t−1}| / η of Adam with and without bias
-/// correction (3.11) on one parameter, for a constant gradient 1 and for
-/// noisy gradients 1 + u_t with u_t uniform in [−2, 2].
-fn adam_bias_correction(lang: Lang) -> Result<String> {
+/// One curve of `adam_bias_correction`: (with bias correction, noisy
+/// gradient, (t, |θ_t − θ_{t−1}| / η) for t = 1, 2, …).
+pub(crate) type BiasCurve = (bool, bool, Vec<(usize, f64)>);
+
+/// The data of `adam_bias_correction`, computed once per build (the
+/// caption states its numbers): Adam's steps with and without bias
+/// correction, for a constant and a noisy gradient.
+pub(crate) fn bias_curves() -> Result<&'static [BiasCurve]> {
+    static CURVES: OnceLock<Result<Vec<BiasCurve>, String>> = OnceLock::new();
+    CURVES
+        .get_or_init(|| bias_curves_once().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map(Vec::as_slice)
+        .map_err(|e| anyhow!("{e}"))
+}
+
+fn bias_curves_once() -> Result<Vec<BiasCurve>> {
     let eta = 1e-3;
     let mut noise = XorShift(0x2545_f491_4f6c_dd1d);
     let noisy: Vec<f64> = (0..BIAS_STEPS)
@@ -826,6 +824,14 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
         }
     }
 
+    Ok(curves)
+}
+
+/// The step sizes |θ_t − θ_{t−1}| / η of Adam with and without bias
+/// correction (3.11) on one parameter, for a constant gradient 1 and for
+/// noisy gradients 1 + u_t with u_t uniform in [−2, 2].
+fn adam_bias_correction(lang: Lang) -> Result<String> {
+    let curves = bias_curves()?;
     render(SIZE, |root| {
         let mut chart = chart(root, 56, 0..BIAS_STEPS, 0.0..7.0)?;
         mesh(
@@ -837,7 +843,7 @@ fn adam_bias_correction(lang: Lang) -> Result<String> {
         .y_label_formatter(&|y| number_trimmed(*y, 1, lang))
         .draw()
         .map_err(plot_err)?;
-        for (bias_correction, dashed, steps) in &curves {
+        for (bias_correction, dashed, steps) in curves {
             let color = if *bias_correction {
                 PALETTE[0]
             } else {
@@ -888,7 +894,7 @@ static IRIS_LOSSES: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
 /// standardized iris data before every epoch (and after the last), for
 /// each method of this chapter, full batch, from zero parameters; the
 /// methods in the order of [`quadratic_optimizers`].
-fn iris_losses() -> Result<&'static [Vec<f64>]> {
+pub(crate) fn iris_losses() -> Result<&'static [Vec<f64>]> {
     if let Some(losses) = IRIS_LOSSES.get() {
         return Ok(losses);
     }

@@ -1,34 +1,31 @@
 //! Figures of chapter 4, „Alles zusammen: ein kleines Sprachmodell“ /
 //! "Putting it together: a small language model".
 //!
-//! Both figures come from one real training run on the book's German
-//! prose, made once per build (the German and the English page share it).
+//! Both figures come from one real training run on the committed snapshot
+//! of the book's German prose, made once per build (the German and the
+//! English page share it).
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use anyhow::{Result, anyhow};
-use ch04_language_model::corpus::{Vocab, load_prose, split};
+use ch04_language_model::corpus::{EVERY, PIECE, Vocab, load, split};
 use ch04_language_model::model::{Config, Model};
 use ch04_language_model::ngram::{Bigram, Unigram};
 use ch04_language_model::sample::generate;
 use ch04_language_model::train::{TrainConfig, Trainer, evaluate};
 use plotters::prelude::*;
 
-use super::Figure;
 use super::style::{
     FONT, PALETTE, SIZE, Scale, chart, line_key, mesh, number_fixed, plot_err,
     render,
 };
+use super::{Figure, figure};
 use crate::lang::Lang;
 
 /// The figures of this chapter.
 pub const FIGURES: &[Figure] = &[
-    Figure {
+    figure! {
         id: "lm_training",
-        source: "xtask/src/figures/ch04.rs",
-        function: "lm_training",
-        listing: "train_step",
         alt: [
             "Liniendiagramm: Trainings- und Validierungsverlust des kleinen \
              Transformers in nats pro Zeichen über den Trainingsschritten; \
@@ -46,11 +43,8 @@ pub const FIGURES: &[Figure] = &[
         ],
         draw: lm_training,
     },
-    Figure {
+    figure! {
         id: "lm_samples",
-        source: "xtask/src/figures/ch04.rs",
-        function: "lm_samples",
-        listing: "generate",
         alt: [
             "Drei vom kleinen Modell erzeugte Texte nach der Eingabe „Die “, \
              bei den Temperaturen 0,5, 1 und 1,5: je niedriger die \
@@ -115,9 +109,11 @@ fn run() -> Result<&'static Run> {
 }
 
 fn train_once() -> Result<Run> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../src/de");
-    let text = load_prose(&dir)?;
-    let parts = split(&text, 2000, 10)?;
+    // The committed snapshot of the German prose, the corpus that
+    // `cargo xtask measure` trains on, too.
+    let text =
+        load(&crate::measure::repo_root().join(crate::measure::SNAPSHOT))?;
+    let parts = split(&text, PIECE, EVERY)?;
     let vocab = Vocab::from_text(&text)?;
     let train = vocab.encode(&parts.train, "training text")?;
     let valid = vocab.encode(&parts.valid, "validation text")?;

@@ -9,23 +9,25 @@ use anyhow::Result;
 
 use crate::lang::Lang;
 
-mod ch01;
+pub(crate) mod ch01;
 mod ch02;
-mod ch03;
-mod ch04;
+pub(crate) mod ch03;
+pub(crate) mod ch04;
 mod style;
 
-/// A figure that the book can show.
+/// A figure that the book can show. Write it with [`figure!`], which
+/// takes the file and the function's name from the code.
 pub struct Figure {
-    /// The id used in `{{#figure id ...}}`.
+    /// The id used in `{{#figure id ...}}`, registered with its listing
+    /// in `src/registry/chNN.toml` as `[figure.id]`.
     pub id: &'static str,
-    /// The file that draws it, relative to the repository root.
+    /// The file that draws it, relative to the repository root
+    /// (`file!()`).
     pub source: &'static str,
-    /// The function in that file.
+    /// The function in that file (`stringify!` of `draw`).
     pub function: &'static str,
-    /// The listing (registry id) whose output it plots.
-    pub listing: &'static str,
-    /// A short text alternative: what the figure shows (de, en).
+    /// A short text alternative: what the figure shows (de, en); it may
+    /// hold `{{#value id}}` and `{{#eq id}}`.
     pub alt: [&'static str; 2],
     /// Draws the figure as SVG with labels in `lang`.
     pub draw: fn(Lang) -> Result<String>,
@@ -37,6 +39,21 @@ impl Figure {
         lang.pick(self.alt[0], self.alt[1])
     }
 }
+
+/// A [`Figure`] whose `source` and `function` come from the code: the
+/// file it is written in and the name of its drawing function.
+macro_rules! figure {
+    (id: $id:literal, alt: [$de:expr, $en:expr $(,)?], draw: $draw:ident $(,)?) => {
+        $crate::figures::Figure {
+            id: $id,
+            source: file!(),
+            function: stringify!($draw),
+            alt: [$de, $en],
+            draw: $draw,
+        }
+    };
+}
+pub(crate) use figure;
 
 /// The figures of each chapter; a new chapter adds its module here.
 static CHAPTERS: &[&[Figure]] =
@@ -50,4 +67,43 @@ pub fn all() -> impl Iterator<Item = &'static Figure> {
 /// The figure with this id.
 pub fn find(id: &str) -> Option<&'static Figure> {
     all().find(|f| f.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every figure drawn in the code is registered in the book's
+    /// `src/registry/` (a book may register only the figures it places;
+    /// this one places them all).
+    #[test]
+    fn every_figure_is_registered() {
+        let root = crate::measure::repo_root();
+        let registry = crate::registry::Registry::load(&root).unwrap();
+        for f in super::all() {
+            assert!(
+                registry.figure.contains_key(f.id),
+                "figure `{}` ({}) is drawn but not registered: add \
+                 [figure.{}] with its listing to src/registry/chNN.toml",
+                f.id,
+                f.source,
+                f.id
+            );
+        }
+    }
+
+    /// `file!()` names the file relative to the repository root, and that
+    /// file defines the drawing function.
+    #[test]
+    fn sources_and_functions_come_from_the_code() {
+        let root = crate::measure::repo_root();
+        for f in super::all() {
+            let code = std::fs::read_to_string(root.join(f.source))
+                .unwrap_or_else(|e| panic!("{}: {e}", f.source));
+            assert!(
+                code.contains(&format!("fn {}(", f.function)),
+                "{} does not define `{}`",
+                f.source,
+                f.function
+            );
+        }
+    }
 }
