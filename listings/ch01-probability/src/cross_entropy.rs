@@ -7,7 +7,7 @@
 use nalgebra::{DMatrix, DVector};
 use notation::{Error, Real, lit};
 
-use crate::check::check_classes;
+use crate::check::{check_classes, check_distribution};
 use crate::softmax::{max_logit, softmax};
 
 // ANCHOR: log_softmax
@@ -57,6 +57,37 @@ fn shifted_log_sum_exp<T: Real>(z: &DVector<T>) -> Result<(T, T), Error> {
 }
 // ANCHOR_END: log_softmax
 
+/// Backward pass of [`log_softmax`]: from the log-probabilities
+/// `log_p = log softmax(z)` and the upstream gradient `∂L/∂log_p` (any
+/// scalar loss `L`) to `∂L/∂z`.
+///
+/// ```text
+/// ∂ log softmax(z)_i / ∂z_j = δ_ij − softmax(z)_j, so
+/// ∂L/∂z_j = ∂L/∂log_p_j − softmax(z)_j Σ_i ∂L/∂log_p_i
+/// ```
+///
+/// `softmax(z) = exp(log_p)` needs no second pass over `z`.
+///
+/// # Shapes
+/// `log_p`, `d_log_p`: `K` entries → `K` entries.
+///
+/// # Errors
+/// `d_log_p` does not have the length of `log_p`.
+pub fn log_softmax_backward<T: Real>(
+    log_p: &DVector<T>,
+    d_log_p: &DVector<T>,
+) -> Result<DVector<T>, Error> {
+    if d_log_p.len() != log_p.len() {
+        return Err(Error::Shape {
+            what: "∂L/∂log_p",
+            expected: format!("{} entries, as log_p", log_p.len()),
+            got: format!("{} entries", d_log_p.len()),
+        });
+    }
+    let total = d_log_p.sum();
+    Ok(d_log_p - log_p.map(|l| l.exp()) * total)
+}
+
 // ANCHOR: cross_entropy_logits
 /// The loss of one sample with logits `z` and true class `y`, and its
 /// gradient with respect to the logits.
@@ -90,6 +121,50 @@ pub fn cross_entropy_with_logits<T: Real>(
     Ok((loss, grad))
 }
 // ANCHOR_END: cross_entropy_logits
+
+/// The cross-entropy (1.11) of a target distribution `p` (soft labels)
+/// and the model's `softmax(z)`, from the logits, and its gradient with
+/// respect to the logits.
+///
+/// ```text
+/// ℓ(z, p) = H(p, softmax(z)) = −Σ_i p_i log softmax(z)_i
+/// ∂ℓ/∂z   = softmax(z) Σ_i p_i − p = softmax(z) − p
+/// ```
+///
+/// With `p = e_y` (one-hot) this is [`cross_entropy_with_logits`]. The
+/// gradient is the backward pass of [`log_softmax`] with upstream
+/// gradient `−p`. A term with `p_i = 0` is 0 also where
+/// `log softmax(z)_i = −∞` (the convention `0 log 0 = 0` of the entropy).
+///
+/// # Shapes
+/// `z`: `K ≥ 1` logits, `p`: `K` probabilities → `(ℓ, ∂ℓ/∂z)` with
+/// `∂ℓ/∂z` of length `K`.
+///
+/// # Errors
+/// Those of [`log_softmax`]; `p` not of length `K`; `p` not a
+/// distribution: an entry that is negative (a domain error), NaN or
+/// infinite, or entries that do not sum to 1.
+pub fn cross_entropy_soft<T: Real>(
+    z: &DVector<T>,
+    p: &DVector<T>,
+) -> Result<(T, DVector<T>), Error> {
+    if p.len() != z.len() {
+        return Err(Error::Shape {
+            what: "target distribution p",
+            expected: format!("{} entries, one per logit", z.len()),
+            got: format!("{} entries", p.len()),
+        });
+    }
+    check_distribution("target distribution p", p)?;
+    let log_q = log_softmax(z)?;
+    let loss = p
+        .iter()
+        .zip(log_q.iter())
+        .filter(|&(&p_i, _)| p_i > T::zero())
+        .fold(T::zero(), |acc, (&p_i, &l_i)| acc - p_i * l_i);
+    let grad = log_softmax_backward(&log_q, &(-p))?;
+    Ok((loss, grad))
+}
 
 // ANCHOR: cross_entropy_rows
 /// The average loss (1.18) over `N` samples, one row of logits per

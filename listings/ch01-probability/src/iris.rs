@@ -149,7 +149,7 @@ pub fn fit_smartcore(
     // intercepts as (K, 1); our W is (d, K).
     let (k, d) = lr.coefficients().shape();
     let w = DMatrix::from_fn(d, k, |i, j| *lr.coefficients().get((j, i)));
-    let b = DVector::from_fn(k, |j, _| *lr.intercept().get((j, 0)));
+    let b = DMatrix::from_fn(1, k, |_, j| *lr.intercept().get((j, 0)));
     Ok(SoftmaxRegression { w, b })
 }
 // ANCHOR_END: iris_comparison

@@ -4,7 +4,7 @@
 //! Book: section „Softmax-Regression“ / "Softmax regression" of
 //! chapter 1.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use notation::{Error, Real, lit};
 
 use crate::cross_entropy::cross_entropy_rows;
@@ -21,16 +21,19 @@ use crate::softmax::softmax_rows;
 pub struct SoftmaxRegression<T: Real> {
     /// Weights `W`, shape `(d, K)`: column `j` scores class `j`.
     pub w: DMatrix<T>,
-    /// Biases `b`, one per class.
-    pub b: DVector<T>,
+    /// Biases `b`, one per class: a row, shape `(1, K)`.
+    pub b: DMatrix<T>,
 }
+
+// The parameters in one order, for chapter 3's optimizers.
+notation::params!(SoftmaxRegression<T> { "w" => w, "b" => b });
 
 impl<T: Real> SoftmaxRegression<T> {
     /// All parameters 0: every class gets probability `1/K`.
     pub fn zeros(d: usize, k: usize) -> Self {
         Self {
             w: DMatrix::zeros(d, k),
-            b: DVector::zeros(k),
+            b: DMatrix::zeros(1, k),
         }
     }
 
@@ -56,7 +59,7 @@ impl<T: Real> SoftmaxRegression<T> {
         }
         let mut z = x * &self.w;
         for mut row in z.row_iter_mut() {
-            row += self.b.transpose();
+            row += &self.b;
         }
         Ok(z)
     }
@@ -94,7 +97,7 @@ impl<T: Real> SoftmaxRegression<T> {
 ///
 /// # Shapes
 /// `x`: `(N, d)`, `y`: `N` indices in `0..K` → `(J, ∂J/∂W, ∂J/∂b)` with
-/// shapes `(d, K)` and `K`.
+/// shapes `(d, K)` and `(1, K)`.
 ///
 /// # Book
 /// Formeln (1.22) und (1.23) in Kapitel 1, „Softmax-Regression“ /
@@ -108,7 +111,7 @@ pub fn loss_and_gradient<T: Real>(
     x: &DMatrix<T>,
     y: &[usize],
     lambda: T,
-) -> Result<(T, DMatrix<T>, DVector<T>), Error> {
+) -> Result<(T, DMatrix<T>, DMatrix<T>), Error> {
     if !(lambda >= T::zero() && lambda.is_finite()) {
         return Err(Error::Domain {
             what: "L2 penalty λ",
@@ -123,7 +126,7 @@ pub fn loss_and_gradient<T: Real>(
     let j = nll + half * lambda * model.w.norm_squared();
     // Chain rule through Z = X W + 1 b.
     let grad_w = x.transpose() * &dz + &model.w * lambda;
-    let grad_b = dz.row_sum().transpose();
+    let grad_b = DMatrix::from_rows(&[dz.row_sum()]);
     Ok((j, grad_w, grad_b))
 }
 // ANCHOR_END: regression_loss

@@ -3,7 +3,7 @@
 //! Book: section „Softmax“ / "Softmax" of chapter 1.
 
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real};
+use notation::{Error, Real, shape};
 
 // ANCHOR: softmax
 /// Turns logits `z` into probabilities that are positive and sum to 1.
@@ -114,6 +114,39 @@ pub fn softmax_rows<T: Real>(s: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
     Ok(p)
 }
 // ANCHOR_END: softmax_rows
+
+// ANCHOR: softmax_backward
+/// Backward pass of the row-wise softmax `P = softmax(S)`: from the
+/// upstream gradient `∂L/∂P` (any scalar loss `L`) to `∂L/∂S`, the
+/// Jacobian-vector product, without building the Jacobian.
+///
+/// ```text
+/// ∂L/∂S_ij = P_ij (∂L/∂P_ij − Σ_k P_ik ∂L/∂P_ik)               (2.19)
+/// ```
+///
+/// # Shapes
+/// `p`, `d_p`: `(n, K)` → `(n, K)`.
+///
+/// # Book
+/// Formel (2.19) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
+/// (2.19) in chapter 2, "Backward: the gradients".
+///
+/// # Errors
+/// `d_p` does not have the shape of `p`.
+pub fn softmax_rows_backward<T: Real>(
+    p: &DMatrix<T>,
+    d_p: &DMatrix<T>,
+) -> Result<DMatrix<T>, Error> {
+    shape::shape("∂L/∂P", d_p, p.shape(), "the shape of P")?;
+    // First P ⊙ ∂L/∂P; its row sums are the inner products Σ_k P_ik ∂L/∂P_ik.
+    let mut d_s = p.component_mul(d_p);
+    for (mut row, p_row) in d_s.row_iter_mut().zip(p.row_iter()) {
+        let inner = row.sum();
+        row -= p_row * inner;
+    }
+    Ok(d_s)
+}
+// ANCHOR_END: softmax_backward
 
 /// The largest logit, after checking that a distribution exists at all:
 /// at least one entry, no NaN, no `+∞`, not every entry `−∞`.

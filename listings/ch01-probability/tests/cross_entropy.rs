@@ -6,8 +6,8 @@
 use approx::assert_relative_eq;
 use ch01_probability::Error;
 use ch01_probability::cross_entropy::{
-    cross_entropy_rows, cross_entropy_with_logits, log_softmax, log_sum_exp,
-    perplexity,
+    cross_entropy_rows, cross_entropy_soft, cross_entropy_with_logits,
+    log_softmax, log_softmax_backward, log_sum_exp, perplexity,
 };
 use ch01_probability::entropy::cross_entropy;
 use ch01_probability::softmax::softmax;
@@ -247,4 +247,80 @@ fn bad_input_is_refused_with_a_clear_error() {
     assert!(cross_entropy_rows(&z, &[0, 3]).is_err());
     assert!(perplexity(-0.1).is_err());
     assert!(perplexity(f64::NAN).is_err());
+}
+
+/// The central difference of `f` at `z` along coordinate `j`.
+fn central_difference(
+    f: impl Fn(&DVector<f64>) -> f64,
+    z: &DVector<f64>,
+    j: usize,
+) -> f64 {
+    let (mut plus, mut minus) = (z.clone(), z.clone());
+    plus[j] += FD_STEP;
+    minus[j] -= FD_STEP;
+    (f(&plus) - f(&minus)) / (2.0 * FD_STEP)
+}
+
+/// The log-softmax backward pass for a general upstream gradient `g`:
+/// against central differences of `L(z) = gᵀ log softmax(z)`.
+#[test]
+fn log_softmax_backward_matches_finite_differences() {
+    let z = v(&[0.3, -1.2, 2.5, 0.0, 1.1]);
+    let g = v(&[1.0, -2.0, 0.5, 0.0, 3.0]);
+    let log_p = log_softmax(&z).unwrap();
+    let d_z = log_softmax_backward(&log_p, &g).unwrap();
+    let loss = |z: &DVector<f64>| log_softmax(z).unwrap().dot(&g);
+    for j in 0..z.len() {
+        let fd = central_difference(loss, &z, j);
+        assert!((d_z[j] - fd).abs() < FD_TOL, "{j}: {} vs {fd}", d_z[j]);
+    }
+    let err = log_softmax_backward(&log_p, &v(&[1.0])).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
+}
+
+/// Soft labels: a one-hot target gives the loss and gradient of the
+/// class index; a general target matches central differences, and the
+/// loss is H(p, softmax(z)) of chapter 1's entropy listing.
+#[test]
+fn soft_labels_agree_with_the_index_version_and_finite_differences() {
+    let z = v(&[0.3, -1.2, 2.5, 0.0]);
+    for y in 0..4 {
+        let mut one_hot = DVector::zeros(4);
+        one_hot[y] = 1.0;
+        let (l_soft, g_soft) = cross_entropy_soft(&z, &one_hot).unwrap();
+        let (l_idx, g_idx) = cross_entropy_with_logits(&z, y).unwrap();
+        assert!(close(l_soft, l_idx, CLOSED_FORM_TOL));
+        for (a, b) in g_soft.iter().zip(g_idx.iter()) {
+            assert!(close(*a, *b, CLOSED_FORM_TOL));
+        }
+    }
+    let p = v(&[0.1, 0.0, 0.6, 0.3]);
+    let (loss, grad) = cross_entropy_soft(&z, &p).unwrap();
+    let q = softmax(&z).unwrap();
+    assert!(close(loss, cross_entropy(&p, &q).unwrap(), CLOSED_FORM_TOL));
+    let f = |z: &DVector<f64>| cross_entropy_soft(z, &p).unwrap().0;
+    for j in 0..z.len() {
+        let fd = central_difference(f, &z, j);
+        assert!((grad[j] - fd).abs() < FD_TOL, "{j}: {} vs {fd}", grad[j]);
+    }
+    // A class with target 0 and logit −∞ adds nothing (0 log 0 = 0).
+    let masked = v(&[0.3, f64::NEG_INFINITY, 2.5, 0.0]);
+    let (l_masked, _) = cross_entropy_soft(&masked, &p).unwrap();
+    assert!(l_masked.is_finite());
+}
+
+#[test]
+fn soft_labels_refuse_what_is_not_a_distribution() {
+    let z = v(&[0.3, -1.2, 2.5]);
+    let err = cross_entropy_soft(&z, &v(&[0.5, 0.6, -0.1])).unwrap_err();
+    assert!(
+        matches!(err, Error::Domain { value, .. } if value == -0.1),
+        "{err}"
+    );
+    let err = cross_entropy_soft(&z, &v(&[0.5, 0.4, 0.0])).unwrap_err();
+    assert!(matches!(err, Error::Sum { .. }), "{err}");
+    let err = cross_entropy_soft(&z, &v(&[0.5, 0.5])).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
+    let err = cross_entropy_soft(&z, &v(&[0.5, f64::NAN, 0.5])).unwrap_err();
+    assert!(matches!(err, Error::NotFinite { index: 1, .. }), "{err}");
 }

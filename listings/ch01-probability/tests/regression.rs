@@ -13,7 +13,7 @@ use ch01_probability::iris::{
 use ch01_probability::regression::{
     GradientDescent, SoftmaxRegression, fit, loss_and_gradient,
 };
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use serde::Deserialize;
 use testing::{CLOSED_FORM_TOL, TORCH_TOL, close};
 
@@ -61,7 +61,7 @@ fn small_model() -> SoftmaxRegression<f64> {
             0.4, 0.1, -0.5, 0.2,
             -0.3, 0.2, 0.1, -0.1,
         ]),
-        b: DVector::from_row_slice(&[0.05, -0.1, 0.0, 0.2]),
+        b: DMatrix::from_row_slice(1, 4, &[0.05, -0.1, 0.0, 0.2]),
     }
 }
 

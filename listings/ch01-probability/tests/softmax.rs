@@ -5,7 +5,7 @@
 use approx::assert_relative_eq;
 use ch01_probability::Error;
 use ch01_probability::softmax::{
-    softmax, softmax_rows, softmax_with_temperature,
+    softmax, softmax_rows, softmax_rows_backward, softmax_with_temperature,
 };
 use nalgebra::{DMatrix, DVector, dvector};
 use serde::Deserialize;
@@ -208,4 +208,52 @@ fn bad_input_is_refused_with_a_clear_error() {
     assert_eq!(err, Error::Empty { what: "matrix S" });
     let err = softmax_rows(&DMatrix::from_row_slice(1, 2, &[1.0, f64::NAN]));
     assert!(err.unwrap_err().to_string().starts_with("a row of S"));
+}
+
+/// Central differences, step 1e-6: truncation O(h²) ≈ 1e-12, rounding
+/// ε·|L|/h ≈ 1e-10 for losses of order 1; 1e-8 absolute on gradient
+/// entries of order 0.1 to 1 catches any wrong sign or missing term.
+const FD_STEP: f64 = 1e-6;
+const FD_TOL: f64 = 1e-8;
+
+/// The softmax backward (2.19) against central differences of the loss
+/// `L(S) = Σ_ij G_ij softmax(S)_ij` for a general upstream gradient `G`
+/// (then `∂L/∂P = G`), including a masked (−∞) score.
+#[test]
+fn softmax_backward_matches_finite_differences() {
+    #[rustfmt::skip]
+    let s = DMatrix::from_row_slice(3, 4, &[
+        0.3, -1.2, 2.0, 0.5,
+        1.0, 1.0, 1.0, f64::NEG_INFINITY,
+        -0.7, 0.1, 4.0, -2.5,
+    ]);
+    #[rustfmt::skip]
+    let g = DMatrix::from_row_slice(3, 4, &[
+        1.0, -0.5, 0.25, 2.0,
+        -1.5, 0.3, 0.7, 9.0,
+        0.2, 0.2, -3.0, 1.1,
+    ]);
+    let loss = |s: &DMatrix<f64>| softmax_rows(s).unwrap().dot(&g);
+    let p = softmax_rows(&s).unwrap();
+    let d_s = softmax_rows_backward(&p, &g).unwrap();
+    for i in 0..3 {
+        for j in 0..4 {
+            if s[(i, j)] == f64::NEG_INFINITY {
+                // A masked score has weight 0 and gets no gradient.
+                assert_eq!(d_s[(i, j)], 0.0);
+                continue;
+            }
+            let (mut up, mut down) = (s.clone(), s.clone());
+            up[(i, j)] += FD_STEP;
+            down[(i, j)] -= FD_STEP;
+            let fd = (loss(&up) - loss(&down)) / (2.0 * FD_STEP);
+            assert!((d_s[(i, j)] - fd).abs() < FD_TOL, "({i}, {j})");
+        }
+    }
+    // Shift invariance of the softmax: each row of ∂L/∂S sums to 0.
+    for row in d_s.row_iter() {
+        assert!(row.sum().abs() < CLOSED_FORM_TOL);
+    }
+    let err = softmax_rows_backward(&p, &DMatrix::zeros(3, 3)).unwrap_err();
+    assert!(matches!(err, Error::Shape { .. }), "{err}");
 }

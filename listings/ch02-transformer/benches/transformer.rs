@@ -11,8 +11,7 @@
 
 use machine::cpu_time::{self, ThreadCpuTime};
 
-use ch02_transformer::attention::{attention, attention_fast};
-use ch02_transformer::fast::FastMask;
+use ch02_transformer::attention::{attention_output, attention_output_fast};
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::gemm;
 use ch02_transformer::layer_norm::LayerNorm;
@@ -78,17 +77,17 @@ fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
         let mask = causal_mask::<f32>(n).unwrap();
         if READABLE {
             g.bench_function(format!("readable/n={n}"), |b| {
-                b.iter(|| attention(&q, &k, &v, None).unwrap())
+                b.iter(|| attention_output(&q, &k, &v, None).unwrap())
             });
             g.bench_function(format!("readable_causal/n={n}"), |b| {
-                b.iter(|| attention(&q, &k, &v, Some(&mask)).unwrap())
+                b.iter(|| attention_output(&q, &k, &v, Some(&mask)).unwrap())
             });
         }
         g.bench_function(format!("{FAST}/n={n}"), |b| {
-            b.iter(|| attention_fast(&q, &k, &v, FastMask::None).unwrap())
+            b.iter(|| attention_output_fast(&q, &k, &v, None).unwrap())
         });
         g.bench_function(format!("{FAST}_causal/n={n}"), |b| {
-            b.iter(|| attention_fast(&q, &k, &v, FastMask::Causal).unwrap())
+            b.iter(|| attention_output_fast(&q, &k, &v, Some(&mask)).unwrap())
         });
     }
     g.finish();
@@ -110,11 +109,11 @@ fn bench_multihead(c: &mut Criterion<ThreadCpuTime>) {
     let x = randn(18, N, D_MODEL, 1.0);
     if READABLE {
         g.bench_function("readable/n=512,d=512,h=8", |b| {
-            b.iter(|| mha.forward(&x, &x, None).unwrap())
+            b.iter(|| mha.output(&x, &x, None).unwrap())
         });
     }
     g.bench_function(format!("{FAST}/n=512,d=512,h=8"), |b| {
-        b.iter(|| mha.forward_fast(&x, &x, FastMask::None).unwrap())
+        b.iter(|| mha.output_fast(&x, &x, None).unwrap())
     });
     g.finish();
 }

@@ -3,12 +3,15 @@
 //! Book: section „Skalierte Skalarprodukt-Attention“ / "Scaled dot-product
 //! attention" of chapter 2.
 
-use ch01_probability::softmax::softmax_rows;
+use ch01_probability::softmax::{softmax_rows, softmax_rows_backward};
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Real, lit, shape};
 
-use crate::fast::{self, Cols, FastMask};
-use crate::shape;
+use crate::mask::check_mask;
+
+pub(crate) mod kernel;
+
+use kernel::Cols;
 
 /// Everything the forward pass computed; the backward pass needs `weights`.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,9 +77,9 @@ pub fn attention<T: Real>(
     shape::cols("K", k, d_k, "d_k, the columns of Q")?;
     shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
     let scale = T::one() / lit::<T>(d_k as f64).sqrt();
+    check_mask(mask, (q.nrows(), k.nrows()))?;
     let mut scores = q * k.transpose() * scale;
     if let Some(m) = mask {
-        check_mask(m, (q.nrows(), k.nrows()))?;
         scores += m;
     }
     // The row-wise softmax of chapter 1 subtracts each row's maximum
@@ -92,59 +95,24 @@ pub fn attention<T: Real>(
 }
 // ANCHOR_END: attention
 
-/// [`attention`]'s output, computed faster: queries in cache-sized
-/// blocks, the softmax vectorized across the queries of a block, the
-/// division by the row sums applied to `O` instead of `P`, a causal block
-/// skips the keys it may not see, and in f32 a vectorized exponential
-/// (see [`crate::fast`]). Returns the output `O` only, not `S` and `P`.
-///
-/// ```text
-/// Attention(Q, K, V; M) = softmax(Q Kᵀ / √d_k + M) V          (2.4)
-/// ```
-///
-/// # Shapes
-/// As in [`attention`]; output `(n_q, d_v)`.
-///
-/// # Book
-/// Formel (2.4) in Kapitel 2, „Masken“ / formula (2.4) in chapter 2,
-/// "Masks" (the book shows [`attention`]).
-///
-/// # Errors
-/// Those of [`attention`], and a NaN or `±∞` in `q` or `k` (which the
-/// readable version reports as a bad score). An additive mask is checked
-/// column by column, so with several bad entries the first one reported
-/// may differ.
-pub fn attention_fast<T: Real>(
-    q: &DMatrix<T>,
-    k: &DMatrix<T>,
-    v: &DMatrix<T>,
-    mask: FastMask<T>,
-) -> Result<DMatrix<T>, Error> {
-    check_fast(q, k, v, mask)?;
-    let mut out = DMatrix::zeros(q.nrows(), v.ncols());
-    let ld = q.nrows();
-    let (q, k, v) = (Cols::of(q), Cols::of(k), Cols::of(v));
-    fast::attend(q, k, v, mask, out.as_mut_slice(), ld);
-    Ok(out)
-}
-
-/// [`attention`] with its cache (`S`, `P`, `O`) for the backward pass,
-/// computed faster: the products with transposed views instead of copies,
-/// the softmax vectorized across the queries (see [`crate::fast`]), the
-/// causal mask applied without building it. For the short sequences of
+/// [`attention`], computed faster: the products with transposed views
+/// instead of copies, the softmax vectorized across the queries (see
+/// [`kernel`]), the causal mask applied without reading it. The same
+/// arguments and the same result `(S, P, O)`; for the short sequences of
 /// chapter 4's batched training step, where each window and head is one
 /// call.
 ///
 /// # Errors
-/// Those of [`attention_fast`].
-pub fn attention_fast_cached<T: Real>(
+/// Those of [`attention`], and a NaN or `±∞` in `q` or `k` (which the
+/// readable version reports as a bad score).
+pub fn attention_fast<T: Real>(
     q: &DMatrix<T>,
     k: &DMatrix<T>,
     v: &DMatrix<T>,
-    mask: FastMask<T>,
+    mask: Option<&DMatrix<T>>,
 ) -> Result<Attention<T>, Error> {
-    check_fast(q, k, v, mask)?;
-    let (scores, weights, output) = fast::attend_cached(q, k, v, mask);
+    let kind = check_fast(q, k, v, mask)?;
+    let (scores, weights, output) = kernel::attend_cached(q, k, v, kind);
     Ok(Attention {
         scores,
         weights,
@@ -152,14 +120,54 @@ pub fn attention_fast_cached<T: Real>(
     })
 }
 
-/// The checks of the fast variants: those of [`attention`], and finite
-/// `Q` and `K`.
-fn check_fast<T: Real>(
+/// The output `O` of [`attention`] alone, without `S` and `P`: what
+/// inference needs, where no backward pass follows.
+///
+/// # Errors
+/// Those of [`attention`].
+pub fn attention_output<T: Real>(
     q: &DMatrix<T>,
     k: &DMatrix<T>,
     v: &DMatrix<T>,
-    mask: FastMask<T>,
-) -> Result<(), Error> {
+    mask: Option<&DMatrix<T>>,
+) -> Result<DMatrix<T>, Error> {
+    Ok(attention(q, k, v, mask)?.output)
+}
+
+/// [`attention_output`], computed faster: queries in cache-sized blocks,
+/// the softmax vectorized across the queries of a block, the division by
+/// the row sums applied to `O` instead of `P`, a causal block skips the
+/// keys it may not see, and in f32 a vectorized exponential (see
+/// [`kernel`]). `S` and `P` exist one block at a time only.
+///
+/// ```text
+/// Attention(Q, K, V; M) = softmax(Q Kᵀ / √d_k + M) V          (2.4)
+/// ```
+///
+/// # Errors
+/// Those of [`attention_fast`].
+pub fn attention_output_fast<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: Option<&DMatrix<T>>,
+) -> Result<DMatrix<T>, Error> {
+    let kind = check_fast(q, k, v, mask)?;
+    let mut out = DMatrix::zeros(q.nrows(), v.ncols());
+    let ld = q.nrows();
+    let (q, k, v) = (Cols::of(q), Cols::of(k), Cols::of(v));
+    kernel::attend(q, k, v, kind, out.as_mut_slice(), ld);
+    Ok(out)
+}
+
+/// The checks of the fast variants: those of [`attention`], and finite
+/// `Q` and `K`; returns the kind of mask for the kernels.
+fn check_fast<'a, T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    mask: Option<&'a DMatrix<T>>,
+) -> Result<crate::mask::MaskKind<'a, T>, Error> {
     shape::non_empty("Q", q)?;
     shape::non_empty("K", k)?;
     shape::non_empty("V", v)?;
@@ -167,76 +175,8 @@ fn check_fast<T: Real>(
     shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
     shape::finite("Q", q)?;
     shape::finite("K", k)?;
-    if let FastMask::Additive(m) = mask {
-        fast::check_mask(m, (q.nrows(), k.nrows()))?;
-    }
-    Ok(())
+    check_mask(mask, (q.nrows(), k.nrows()))
 }
-
-/// A mask has shape `(n_q, n_k)`, holds no NaN and no `+∞`, and leaves
-/// every query at least one key.
-fn check_mask<T: Real>(
-    m: &DMatrix<T>,
-    (n_q, n_k): (usize, usize),
-) -> Result<(), Error> {
-    shape::shape("mask M", m, (n_q, n_k), "n_q queries, n_k keys")?;
-    for (i, row) in m.row_iter().enumerate() {
-        for (j, &m_ij) in row.iter().enumerate() {
-            let value: f64 = m_ij.into();
-            if value.is_nan() || value == f64::INFINITY {
-                return Err(Error::NotFinite {
-                    what: "mask M",
-                    index: i * n_k + j,
-                    value,
-                });
-            }
-        }
-        let allowed = row.iter().any(|&m_ij| {
-            let value: f64 = m_ij.into();
-            value > f64::NEG_INFINITY
-        });
-        if !allowed {
-            return Err(Error::Shape {
-                what: "mask M",
-                expected: "at least one key > −∞ in every row".into(),
-                got: format!("row {i} masked everywhere"),
-            });
-        }
-    }
-    Ok(())
-}
-
-// ANCHOR: softmax_backward
-/// Backward pass of the row-wise softmax `P = softmax(S)`: the
-/// Jacobian-vector product, without building the Jacobian.
-///
-/// ```text
-/// ∂L/∂S_ij = P_ij (∂L/∂P_ij − Σ_k P_ik ∂L/∂P_ik)               (2.19)
-/// ```
-///
-/// # Shapes
-/// `p`, `d_p`: `(n, K)` → `(n, K)`.
-///
-/// # Book
-/// Formel (2.19) in Kapitel 2, „Rückwärts: die Gradienten“ / formula
-/// (2.19) in chapter 2, "Backward: the gradients".
-///
-/// # Errors
-/// `d_p` does not have the shape of `p`.
-pub fn softmax_rows_backward<T: Real>(
-    p: &DMatrix<T>,
-    d_p: &DMatrix<T>,
-) -> Result<DMatrix<T>, Error> {
-    shape::shape("∂L/∂P", d_p, p.shape(), "the shape of P")?;
-    // First P ⊙ ∂L/∂P; its row sums are the inner products Σ_k P_ik ∂L/∂P_ik.
-    let mut d_s = p.component_mul(d_p);
-    for (mut row, p_row) in d_s.row_iter_mut().zip(p.row_iter()) {
-        let inner = row.sum();
-        row -= p_row * inner;
-    }
-    Ok(d_s)
-}
-// ANCHOR_END: softmax_backward
 
 /// The gradients of a scalar loss with respect to `Q`, `K` and `V`.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,6 +247,6 @@ pub fn attention_backward_fast<T: Real>(
     let (n_q, n_k) = (q.nrows(), k.nrows());
     shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
     shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
-    let (d_q, d_k, d_v) = fast::attend_backward(q, k, v, &fwd.weights, d_out);
+    let (d_q, d_k, d_v) = kernel::attend_backward(q, k, v, &fwd.weights, d_out);
     Ok(AttentionGrads { d_q, d_k, d_v })
 }

@@ -7,16 +7,12 @@
 //! chapter 2.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, shape};
 
-use crate::attention::{
-    Attention, attention_backward_fast, attention_fast_cached,
-};
-use crate::fast::FastMask;
+use crate::attention::{Attention, attention_backward_fast, attention_fast};
 use crate::ffn::{FeedForward, FeedForwardCache, FeedForwardGrads};
 use crate::layer_norm::{LayerNorm, LayerNormCache, LayerNormGrads};
 use crate::multihead::{MultiHeadAttention, MultiHeadCache, MultiHeadGrads};
-use crate::shape;
 
 /// Where the layer normalization sits; chosen explicitly, because the
 /// source text (and Vaswani et al. 2017) and most current models differ.
@@ -311,7 +307,8 @@ impl<T: Real> EncoderBlock<T> {
     /// with the `*_fast` variants. For training on minibatches (chapter 4).
     ///
     /// # Shapes
-    /// `x`: `(B·n, d_model)`, `mask`: `(n, n)` if additive → output
+    /// `x`: `(B·n, d_model)`, `mask`: `(n, n)` (the same for every window)
+    /// → output
     /// `(B·n, d_model)`.
     ///
     /// # Errors
@@ -323,7 +320,7 @@ impl<T: Real> EncoderBlock<T> {
         &self,
         x: &DMatrix<T>,
         n: usize,
-        mask: FastMask<T>,
+        mask: Option<&DMatrix<T>>,
     ) -> Result<WindowsCache<T>, Error> {
         self.check_windows(x, n)?;
         let a = &self.attention;
@@ -346,7 +343,7 @@ impl<T: Real> EncoderBlock<T> {
                     part(&k, at.0, at.1),
                     part(&v, at.0, at.1),
                 );
-                let head = attention_fast_cached(&qi, &ki, &vi, mask)?;
+                let head = attention_fast(&qi, &ki, &vi, mask)?;
                 concat
                     .view_mut((w * n, i * d_k), (n, d_k))
                     .copy_from(&head.output);

@@ -9,7 +9,7 @@
 
 use ch01_probability::softmax::softmax_rows;
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Real, lit, shape};
 use rand_chacha::ChaCha8Rng;
 
 use crate::block::{EncoderBlock, NormPosition};
@@ -19,7 +19,7 @@ use crate::linear::Linear;
 use crate::mask::causal_mask;
 use crate::multihead::{MultiHeadAttention, MultiHeadCache};
 use crate::positional::sinusoidal;
-use crate::{random, shape};
+use crate::random;
 
 /// One decoder block: masked self-attention, cross-attention to the
 /// encoder's output (the "memory"), feed-forward network; each with a

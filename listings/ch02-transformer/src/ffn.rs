@@ -4,11 +4,13 @@
 //! Book: section „Feed-Forward-Netzwerk“ / "Feed-forward network" of
 //! chapter 2.
 
+use std::any::Any;
+
 use nalgebra::DMatrix;
-use notation::{Error, Real, lit};
+use notation::{Error, Real, lit, shape};
 
 use crate::linear::Linear;
-use crate::shape;
+use crate::primitives::exp_f32;
 
 /// The nonlinearity between the two layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +39,7 @@ impl Activation {
             Activation::Relu => x.max(T::zero()),
             Activation::GeluTanh => {
                 let (half, one) = (lit::<T>(0.5), T::one());
-                let u = gelu_inner(x);
+                let (u, _) = gelu_inner(x);
                 half * x * (one + u.tanh())
             }
         }
@@ -56,24 +58,22 @@ impl Activation {
             }
             Activation::GeluTanh => {
                 let (half, one) = (lit::<T>(0.5), T::one());
-                let t = gelu_inner(x).tanh();
-                let c = lit::<T>(0.044715);
-                let three = lit::<T>(3.0);
-                let du = sqrt_2_over_pi::<T>() * (one + three * c * x * x);
+                let (u, du) = gelu_inner(x);
+                let t = u.tanh();
                 half * (one + t) + half * x * (one - t * t) * du
             }
         }
     }
 }
 
-/// `√(2/π) · (x + 0.044715 x³)`, the argument of tanh in the GELU.
-fn gelu_inner<T: Real>(x: T) -> T {
-    let c = lit::<T>(0.044715);
-    sqrt_2_over_pi::<T>() * (x + c * x * x * x)
-}
-
-fn sqrt_2_over_pi<T: Real>() -> T {
-    (T::two_pi().recip() * lit::<T>(4.0)).sqrt()
+/// `u = √(2/π) · (x + 0.044715 x³)`, the argument of tanh in the GELU,
+/// and its derivative `du/dx`.
+fn gelu_inner<T: Real>(x: T) -> (T, T) {
+    let (c, three) = (lit::<T>(0.044715), lit::<T>(3.0));
+    let sqrt_2_over_pi = (T::two_pi().recip() * lit::<T>(4.0)).sqrt();
+    let u = sqrt_2_over_pi * (x + c * x * x * x);
+    let du = sqrt_2_over_pi * (T::one() + three * c * x * x);
+    (u, du)
 }
 // ANCHOR_END: activation
 
@@ -181,7 +181,7 @@ impl<T: Real> FeedForward<T> {
         shape::non_empty("X", x)?;
         shape::cols("X", x, self.lin1.d_in(), "d_model, the rows of W_1")?;
         let hidden = self.lin1.forward_fast(x)?;
-        let activated = crate::fast::activate(self.activation, &hidden, false);
+        let activated = activate(self.activation, &hidden, false);
         let output = self.lin2.forward_fast(&activated)?;
         Ok(FeedForwardCache {
             hidden,
@@ -262,8 +262,7 @@ impl<T: Real> FeedForward<T> {
         d_y: &DMatrix<T>,
     ) -> Result<FeedForwardGrads<T>, Error> {
         let lin2 = self.lin2.backward_fast(&cache.activated, d_y)?;
-        let act_prime =
-            crate::fast::activate(self.activation, &cache.hidden, true);
+        let act_prime = activate(self.activation, &cache.hidden, true);
         let d_hidden = lin2.d_x.component_mul(&act_prime);
         let lin1 = self.lin1.backward_fast(x, &d_hidden)?;
         Ok(FeedForwardGrads {
@@ -271,5 +270,64 @@ impl<T: Real> FeedForward<T> {
             lin1,
             lin2,
         })
+    }
+}
+
+/// The tanh GELU (2.10) and its derivative at `x`, in the form
+/// `x/2 · (1 + tanh u) = x · σ(2u)` with `σ(z) = 1 / (1 + e⁻ᶻ)`: one
+/// exponential of a non-positive number, `e = exp(−|2u|)`, and no tanh,
+/// so that a loop of them is vectorized. `σ(2u) = 1/(1 + e)` for `u ≥ 0`,
+/// `e/(1 + e)` for `u < 0`; `σ'(z) = σ(z)(1 − σ(z)) = e/(1 + e)²`.
+#[inline(always)]
+fn gelu_and_derivative<T: Real>(x: T, exp: impl Fn(T) -> T) -> (T, T) {
+    let (one, two) = (T::one(), T::one() + T::one());
+    let (u, du) = gelu_inner(x);
+    let z = two * u;
+    let e = exp(-z.abs());
+    let inv = one / (one + e);
+    let s = if z >= T::zero() { inv } else { e * inv };
+    let ds = e * inv * inv;
+    (x * s, s + x * ds * two * du)
+}
+
+/// `act(H)` (`derivative = false`) or `act'(H)` (`true`), entry by
+/// entry: ReLU as in [`Activation`]; the tanh
+/// GELU by [`gelu_and_derivative`], with [`exp_f32`] in f32, compiled for
+/// wide vectors.
+fn activate<T: Real>(
+    act: Activation,
+    h: &DMatrix<T>,
+    derivative: bool,
+) -> DMatrix<T> {
+    if act == Activation::Relu {
+        return if derivative {
+            h.map(|x| act.derivative(x))
+        } else {
+            h.map(|x| act.apply(x))
+        };
+    }
+    let mut out = h.clone();
+    let any: &mut dyn Any = &mut out;
+    if let Some(out32) = any.downcast_mut::<DMatrix<f32>>() {
+        machine::wide!(
+            gelu_f32((out32.as_mut_slice(), derivative)):
+                (&mut [f32], bool) => ()
+        );
+        return out;
+    }
+    for x in out.as_mut_slice() {
+        let (value, slope) = gelu_and_derivative(*x, |y: T| y.exp());
+        *x = if derivative { slope } else { value };
+    }
+    out
+}
+
+/// GELU (or its derivative) of every entry of `xs`, in place, in f32 with
+/// [`exp_f32`]: the loop [`activate`] compiles for wide vectors.
+#[inline(always)]
+fn gelu_f32((xs, derivative): (&mut [f32], bool)) {
+    for x in xs {
+        let (value, slope) = gelu_and_derivative(*x, exp_f32);
+        *x = if derivative { slope } else { value };
     }
 }

@@ -1,4 +1,4 @@
-//! The matrix products of the `*_fast` variants: nalgebra's own product
+//! The matrix products of the `*_fast` kernels: nalgebra's own product
 //! (the `matrixmultiply` crate) by default, or the system's BLAS with the
 //! cargo feature `blas`.
 //!
@@ -41,15 +41,7 @@ pub fn matmul<T: Real>(a: &DMatrix<T>, b: &DMatrix<T>) -> DMatrix<T> {
         a.ncols(),
         b.nrows()
     );
-    let mut c = DMatrix::zeros(a.nrows(), b.ncols());
-    let (ar, ac, br, bc) = (a.nrows(), a.ncols(), b.nrows(), b.ncols());
-    let a = View::from_slice_with_strides(a.as_slice(), ar, ac, 1, ar);
-    let b = View::from_slice_with_strides(b.as_slice(), br, bc, 1, br);
-    let (cr, cc) = c.shape();
-    let mut cv =
-        ViewMut::from_slice_with_strides_mut(c.as_mut_slice(), cr, cc, 1, cr);
-    product(&mut cv, T::one(), &a, &b);
-    c
+    product_new(T::one(), &view(a), &view(b))
 }
 
 /// `c = α a b` (`c`'s old entries are overwritten). `c` must be stored
@@ -83,6 +75,47 @@ fn nalgebra_product<T: Real>(
     } else {
         c.copy_from(&(a.clone_owned() * b.clone_owned() * alpha));
     }
+}
+
+/// `M` as a view (no copy).
+pub(crate) fn view<T: Real>(m: &DMatrix<T>) -> View<'_, T> {
+    View::from_slice_with_strides(
+        m.as_slice(),
+        m.nrows(),
+        m.ncols(),
+        1,
+        m.nrows(),
+    )
+}
+
+/// `Mᵀ` as a view: no copy, only the strides are swapped.
+pub(crate) fn view_t<T: Real>(m: &DMatrix<T>) -> View<'_, T> {
+    View::from_slice_with_strides(
+        m.as_slice(),
+        m.ncols(),
+        m.nrows(),
+        m.nrows(),
+        1,
+    )
+}
+
+/// `α A B` as a new matrix; `A`, `B` are views, possibly transposed.
+pub(crate) fn product_new<T: Real>(
+    alpha: T,
+    a: &View<T>,
+    b: &View<T>,
+) -> DMatrix<T> {
+    let (rows, cols) = (a.nrows(), b.ncols());
+    let mut c = DMatrix::zeros(rows, cols);
+    let mut cv = ViewMut::from_slice_with_strides_mut(
+        c.as_mut_slice(),
+        rows,
+        cols,
+        1,
+        rows,
+    );
+    product(&mut cv, alpha, a, b);
+    c
 }
 
 /// Sets the number of threads OpenBLAS uses (the benchmarks use 1, so

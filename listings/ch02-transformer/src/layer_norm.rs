@@ -4,10 +4,9 @@
 //! "Residual connections and layer normalization" of chapter 2.
 
 use nalgebra::{DMatrix, DVector};
-use notation::{Error, Real, lit};
+use notation::{Error, Real, lit, shape};
 
 use crate::linear::row_sum;
-use crate::shape;
 
 /// PyTorch's default `eps` of `nn.LayerNorm`. Ba et al. (2016) and
 /// Vaswani et al. (2017) do not fix a value; with this one our numbers

@@ -5,16 +5,20 @@
 //! are those of the `notation` crate: a token is a row, a linear layer is
 //! `y = x W + b` with `W` of shape `(d_in, d_out)`, `Q = X W_Q`.
 //!
-//! Next to the readable forward passes that the book shows stand `*_fast`
-//! variants (`attention_fast`, `MultiHeadAttention::forward_fast`, ...)
-//! with the same mathematics arranged for speed (see [`fast`]); tests check
-//! that both agree, and `cargo bench` times them.
+//! Next to the readable passes that the book shows stand their `*_fast`
+//! twins (`attention_fast`, `LayerNorm::forward_fast`, ...): the same
+//! arguments, the same result type, the same mathematics arranged for
+//! speed. Each kernel lives next to its concept (the attention kernels in
+//! `attention::kernel`, the linear and GELU kernels in [`linear`] and
+//! [`ffn`]); below them are [`primitives`] (a vectorizable exponential,
+//! the row softmax of a column-major block) and [`gemm`] (the products).
+//! Tests swap each pair and check that both agree; `cargo bench` times
+//! them.
 
 pub mod attention;
 pub mod block;
 pub mod encoder_decoder;
 pub mod example;
-pub mod fast;
 pub mod ffn;
 pub mod gemm;
 pub mod layer_norm;
@@ -22,9 +26,9 @@ pub mod linear;
 pub mod mask;
 pub mod multihead;
 pub mod positional;
+pub mod primitives;
 pub mod random;
 pub mod scaling;
-mod shape;
 
 // The nalgebra of the listings, so that a user of this crate need not
 // pin the same version.

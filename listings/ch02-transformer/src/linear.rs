@@ -5,9 +5,9 @@
 //! of chapter 2.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, shape};
 
-use crate::shape;
+use crate::gemm::{matmul, product_new, view, view_t};
 
 /// A linear layer in the book's convention: a token is a row, `W` has
 /// shape `(d_in, d_out)`, and `Y = X W + 1 b` maps every row at once.
@@ -95,7 +95,7 @@ impl<T: Real> Linear<T> {
     pub fn forward_fast(&self, x: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
         shape::non_empty("X", x)?;
         shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
-        Ok(crate::fast::linear(x, &self.w, &self.b))
+        Ok(linear_kernel(x, &self.w, &self.b))
     }
 }
 
@@ -166,7 +166,7 @@ impl<T: Real> Linear<T> {
         shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
         let out = (x.nrows(), self.d_out());
         shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
-        let (d_x, d_w, d_b) = crate::fast::linear_backward(x, &self.w, d_y);
+        let (d_x, d_w, d_b) = linear_backward_kernel(x, &self.w, d_y);
         Ok(LinearGrads { d_x, d_w, d_b })
     }
 }
@@ -176,4 +176,40 @@ pub(crate) fn row_sum<T: Real>(m: &DMatrix<T>) -> DMatrix<T> {
     let ncols = m.ncols();
     m.row_sum()
         .reshape_generic(nalgebra::Dyn(1), nalgebra::Dyn(ncols))
+}
+
+/// `Y = X W + 1 bᵀ` with the bias added column by column (contiguous in
+/// memory) instead of row by row.
+fn linear_kernel<T: Real>(
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    b: &DMatrix<T>,
+) -> DMatrix<T> {
+    let mut y = matmul(x, w);
+    let n = y.nrows().max(1);
+    for (col, &b_j) in y.as_mut_slice().chunks_exact_mut(n).zip(b.iter()) {
+        col.iter_mut().for_each(|y_ij| *y_ij += b_j);
+    }
+    y
+}
+
+/// The backward pass (2.18) of `Y = X W + 1 bᵀ`: `(∂L/∂X, ∂L/∂W, ∂L/∂b)`
+/// with the transposes `Wᵀ`, `Xᵀ` read as views instead of copied, and
+/// the bias gradient summed column by column. Shapes checked by the
+/// caller.
+fn linear_backward_kernel<T: Real>(
+    x: &DMatrix<T>,
+    w: &DMatrix<T>,
+    d_y: &DMatrix<T>,
+) -> (DMatrix<T>, DMatrix<T>, DMatrix<T>) {
+    let d_x = product_new(T::one(), &view(d_y), &view_t(w));
+    let d_w = product_new(T::one(), &view_t(x), &view(d_y));
+    let d_b = DMatrix::from_iterator(
+        1,
+        d_y.ncols(),
+        d_y.as_slice()
+            .chunks_exact(d_y.nrows().max(1))
+            .map(|col| col.iter().fold(T::zero(), |a, &b| a + b)),
+    );
+    (d_x, d_w, d_b)
 }

@@ -67,10 +67,10 @@ pub fn padding_mask<T: Real>(
         });
     }
     if !is_token.contains(&true) {
-        return Err(Error::Shape {
-            what: "padding mask",
-            expected: "at least one real token among the keys".into(),
-            got: format!("{} keys, all padding", is_token.len()),
+        return Err(Error::Domain {
+            what: "padding mask: real tokens among the keys",
+            requirement: "at least one (all keys are padding)",
+            value: 0.0,
         });
     }
     let minus_inf = T::min_value().unwrap() * (T::one() + T::one());
@@ -79,3 +79,70 @@ pub fn padding_mask<T: Real>(
     }))
 }
 // ANCHOR_END: masks
+
+/// What [`check_mask`] found: which keys each query may see, in the form
+/// the fast kernels use.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MaskKind<'a, T: Real> {
+    /// No mask: every query sees every key.
+    None,
+    /// The causal mask (2.5): query `i` sees the keys `j ≤ i`. The
+    /// kernels apply it without reading it and skip the keys no query of
+    /// a block may see.
+    Causal,
+    /// Any other additive mask `M` of shape `(n_q, n_k)`.
+    Additive(&'a DMatrix<T>),
+}
+
+/// Checks an additive mask for `n_q` queries and `n_k` keys, for the
+/// readable attention and the fast one alike: shape `(n_q, n_k)`, no NaN
+/// and no `+∞`, and every query sees at least one key (a row of `−∞`
+/// leaves no distribution to take a mean with). Reads `M` column by
+/// column, the order in which nalgebra stores it, and reports the first
+/// bad entry in reading order (row by row), as the softmax of chapter 1
+/// would. Tells the causal mask (2.5) apart from any other.
+pub(crate) fn check_mask<'a, T: Real>(
+    mask: Option<&'a DMatrix<T>>,
+    (n_q, n_k): (usize, usize),
+) -> Result<MaskKind<'a, T>, Error> {
+    let Some(m) = mask else {
+        return Ok(MaskKind::None);
+    };
+    notation::shape::shape("mask M", m, (n_q, n_k), "n_q queries, n_k keys")?;
+    // Per row: the first column with a NaN or +∞, and whether it sees a key.
+    let mut first_bad: Vec<Option<usize>> = vec![None; n_q];
+    let mut sees_a_key = vec![false; n_q];
+    let mut causal = true;
+    for (j, col) in m.as_slice().chunks_exact(n_q.max(1)).enumerate() {
+        for (i, &m_ij) in col.iter().enumerate() {
+            let value: f64 = m_ij.into();
+            if value.is_nan() || value == f64::INFINITY {
+                first_bad[i].get_or_insert(j);
+            }
+            sees_a_key[i] |= value > f64::NEG_INFINITY;
+            let expected = if j <= i { 0.0 } else { f64::NEG_INFINITY };
+            causal &= value == expected;
+        }
+    }
+    for (i, (bad, sees)) in first_bad.iter().zip(&sees_a_key).enumerate() {
+        if let Some(j) = *bad {
+            return Err(Error::NotFinite {
+                what: "mask M",
+                index: i * n_k + j,
+                value: m[(i, j)].into(),
+            });
+        }
+        if !sees {
+            return Err(Error::Domain {
+                what: "a row of mask M",
+                requirement: "at least one entry > −∞ (a key to attend to)",
+                value: f64::NEG_INFINITY,
+            });
+        }
+    }
+    Ok(if causal {
+        MaskKind::Causal
+    } else {
+        MaskKind::Additive(m)
+    })
+}

@@ -5,12 +5,14 @@
 //! chapter 2.
 
 use nalgebra::DMatrix;
-use notation::{Error, Real};
+use notation::{Error, Real, shape};
 
-use crate::attention::{Attention, attention, attention_backward};
-use crate::fast::{self, Cols, FastMask};
+use crate::attention::kernel::{Cols, attend};
+use crate::attention::{
+    Attention, attention, attention_backward, attention_fast,
+};
 use crate::linear::{Linear, LinearGrads};
-use crate::shape;
+use crate::mask::check_mask;
 
 /// The parameters of multi-head attention with `h = n_heads` heads of
 /// width `d_k = d_v = d_model / h`, as in Vaswani et al. (2017).
@@ -171,63 +173,118 @@ impl<T: Real> MultiHeadAttention<T> {
 // ANCHOR_END: multihead
 
 impl<T: Real> MultiHeadAttention<T> {
-    /// [`forward`](Self::forward)'s output, computed faster: each head
-    /// reads its columns of `Q`, `K`, `V` in place (no copies) and writes
-    /// into its columns of `Concat(...)` with
-    /// [`attention_fast`](crate::attention::attention_fast)'s kernel;
-    /// biases are added column by column. Returns the output only.
+    /// [`forward`](Self::forward), computed with the fast variants: the
+    /// projections by [`Linear::forward_fast`], each head by
+    /// [`attention_fast`]. The same arguments and the same cache.
+    ///
+    /// # Errors
+    /// Those of [`forward`](Self::forward) and [`attention_fast`].
+    pub fn forward_fast(
+        &self,
+        x_q: &DMatrix<T>,
+        x_kv: &DMatrix<T>,
+        mask: Option<&DMatrix<T>>,
+    ) -> Result<MultiHeadCache<T>, Error> {
+        let (q, k, v) = self.project_fast(x_q, x_kv)?;
+        let d_k = self.d_k();
+        let head = |i: usize| {
+            let cols = |m: &DMatrix<T>| m.columns(i * d_k, d_k).into_owned();
+            attention_fast(&cols(&q), &cols(&k), &cols(&v), mask)
+        };
+        let heads =
+            (0..self.n_heads).map(head).collect::<Result<Vec<_>, _>>()?;
+        let mut concat = DMatrix::zeros(x_q.nrows(), self.d_model());
+        for (i, h) in heads.iter().enumerate() {
+            concat.columns_mut(i * d_k, d_k).copy_from(&h.output);
+        }
+        let output = self.w_o.forward_fast(&concat)?;
+        let cache = MultiHeadCache {
+            heads,
+            concat,
+            output,
+            q,
+            k,
+            v,
+        };
+        Ok(cache)
+    }
+
+    /// The output of [`forward`](Self::forward) alone, without the cache:
+    /// what inference needs, where no backward pass follows.
+    ///
+    /// # Errors
+    /// Those of [`forward`](Self::forward).
+    pub fn output(
+        &self,
+        x_q: &DMatrix<T>,
+        x_kv: &DMatrix<T>,
+        mask: Option<&DMatrix<T>>,
+    ) -> Result<DMatrix<T>, Error> {
+        Ok(self.forward(x_q, x_kv, mask)?.output)
+    }
+
+    /// [`output`](Self::output), computed faster: each head reads its
+    /// columns of `Q`, `K`, `V` in place (no copies) and writes into its
+    /// columns of `Concat(...)` with the kernel of
+    /// [`attention_output_fast`](crate::attention::attention_output_fast);
+    /// biases are added column by column.
     ///
     /// ```text
     /// MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W_O          (2.7)
     /// ```
     ///
-    /// # Shapes
-    /// As in [`forward`](Self::forward); output `(n_q, d_model)`.
-    ///
-    /// # Book
-    /// Formel (2.7) in Kapitel 2, „Multi-Head-Attention“ / formula (2.7)
-    /// in chapter 2, "Multi-head attention" (the book shows `forward`).
-    ///
     /// # Errors
     /// Those of [`forward`](Self::forward) and
     /// [`attention_fast`](crate::attention::attention_fast).
-    pub fn forward_fast(
+    pub fn output_fast(
         &self,
         x_q: &DMatrix<T>,
         x_kv: &DMatrix<T>,
-        mask: FastMask<T>,
+        mask: Option<&DMatrix<T>>,
     ) -> Result<DMatrix<T>, Error> {
-        let (d_model, d_k) = (self.d_model(), self.d_k());
-        shape::non_empty("X_q", x_q)?;
-        shape::non_empty("X_kv", x_kv)?;
-        shape::cols("X_q", x_q, d_model, "d_model")?;
-        shape::cols("X_kv", x_kv, d_model, "d_model")?;
-        if let FastMask::Additive(m) = mask {
-            fast::check_mask(m, (x_q.nrows(), x_kv.nrows()))?;
-        }
-        let q = fast::linear(x_q, &self.w_q.w, &self.w_q.b);
-        let k = fast::linear(x_kv, &self.w_k.w, &self.w_k.b);
-        let v = fast::linear(x_kv, &self.w_v.w, &self.w_v.b);
+        let d_k = self.d_k();
+        let (q, k, v) = self.project_fast(x_q, x_kv)?;
+        let kind = check_mask(mask, (x_q.nrows(), x_kv.nrows()))?;
         shape::finite("Q = X_q W_Q + b_Q", &q)?;
         shape::finite("K = X_kv W_K + b_K", &k)?;
         let n_q = x_q.nrows();
-        let mut concat = DMatrix::zeros(n_q, d_model);
+        let mut concat = DMatrix::zeros(n_q, self.d_model());
         for (i, out) in concat
             .as_mut_slice()
             .chunks_exact_mut(n_q * d_k)
             .enumerate()
         {
             let c0 = i * d_k;
-            fast::attend(
+            attend(
                 Cols::block(&q, c0, d_k),
                 Cols::block(&k, c0, d_k),
                 Cols::block(&v, c0, d_k),
-                mask,
+                kind,
                 out,
                 n_q,
             );
         }
-        Ok(fast::linear(&concat, &self.w_o.w, &self.w_o.b))
+        self.w_o.forward_fast(&concat)
+    }
+
+    /// `Q`, `K`, `V` of all heads by [`Linear::forward_fast`], after
+    /// checking that `x_q` and `x_kv` are not empty and have `d_model`
+    /// columns.
+    #[allow(clippy::type_complexity)]
+    fn project_fast(
+        &self,
+        x_q: &DMatrix<T>,
+        x_kv: &DMatrix<T>,
+    ) -> Result<(DMatrix<T>, DMatrix<T>, DMatrix<T>), Error> {
+        let d_model = self.d_model();
+        shape::non_empty("X_q", x_q)?;
+        shape::non_empty("X_kv", x_kv)?;
+        shape::cols("X_q", x_q, d_model, "d_model")?;
+        shape::cols("X_kv", x_kv, d_model, "d_model")?;
+        let q = self.w_q.forward_fast(x_q)?;
+        let k = self.w_k.forward_fast(x_kv)?;
+        let v = self.w_v.forward_fast(x_kv)?;
+        Ok((q, k, v))
     }
 }
 

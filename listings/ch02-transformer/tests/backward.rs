@@ -8,10 +8,8 @@
 
 mod common;
 
-use ch01_probability::softmax::softmax_rows;
-use ch02_transformer::attention::{
-    attention, attention_backward, softmax_rows_backward,
-};
+use ch01_probability::softmax::{softmax_rows, softmax_rows_backward};
+use ch02_transformer::attention::{attention, attention_backward};
 use ch02_transformer::block::{EncoderBlock, NormPosition};
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::layer_norm::{LayerNorm, PYTORCH_EPS};

@@ -7,7 +7,6 @@
 mod common;
 
 use ch02_transformer::block::{EncoderBlock, NormPosition};
-use ch02_transformer::fast::FastMask;
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
@@ -193,9 +192,9 @@ fn stacked_windows_equal_the_windows_one_by_one() {
     let block = random_block(&mut rng, d, h, NormPosition::Pre);
     let x = random::normal(&mut rng, b * n, d, 1.0);
     let d_y = random::normal(&mut rng, b * n, d, 1.0);
-    let stacked = block.forward_windows(&x, n, FastMask::Causal).unwrap();
-    let grads = block.backward_windows(&stacked, &d_y).unwrap();
     let mask = causal_mask::<f64>(n).unwrap();
+    let stacked = block.forward_windows(&x, n, Some(&mask)).unwrap();
+    let grads = block.backward_windows(&stacked, &d_y).unwrap();
     let mut sums: Vec<DMatrix<f64>> =
         grads.params().iter().map(|g| g.map(|_| 0.0)).collect();
     for w in 0..b {
@@ -221,21 +220,23 @@ fn stacked_windows_refuse_post_ln_and_partial_windows() {
     let mut rng = random::rng(92);
     let post = random_block(&mut rng, 8, 2, NormPosition::Post);
     let x = random::normal(&mut rng, 10, 8, 1.0);
-    let err = post.forward_windows(&x, 5, FastMask::Causal).unwrap_err();
+    let causal = causal_mask::<f64>(5).unwrap();
+    let mask = Some(&causal);
+    let err = post.forward_windows(&x, 5, mask).unwrap_err();
     assert_eq!(
         err.to_string(),
         "norm position of the block: expected pre-LN (2.13) for stacked \
          windows, got post-LN (2.12); use forward and backward per window"
     );
     let pre = random_block(&mut rng, 8, 2, NormPosition::Pre);
-    let err = pre.forward_windows(&x, 3, FastMask::Causal).unwrap_err();
+    let err = pre.forward_windows(&x, 3, mask).unwrap_err();
     assert_eq!(
         err.to_string(),
         "stacked windows X: expected a multiple of the window length n = 3, \
          got 10 rows"
     );
-    assert!(pre.forward_windows(&x, 0, FastMask::Causal).is_err());
+    assert!(pre.forward_windows(&x, 0, mask).is_err());
     // A cache of a pre-LN block does not make a post-LN block's backward.
-    let cache = pre.forward_windows(&x, 5, FastMask::Causal).unwrap();
+    let cache = pre.forward_windows(&x, 5, mask).unwrap();
     assert!(post.backward_windows(&cache, &x).is_err());
 }

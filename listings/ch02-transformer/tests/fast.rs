@@ -1,5 +1,7 @@
-//! The `*_fast` variants compute what the readable listings compute: same
-//! outputs within a stated tolerance, same errors for bad input.
+//! The `*_fast` variants are twins of the readable listings: the same
+//! arguments and the same result type, so each test calls both with the
+//! same inputs and compares the results within a stated tolerance, and
+//! the errors for bad input.
 
 mod common;
 use common::{max_abs_diff as max_diff, randn};
@@ -7,15 +9,15 @@ use common::{max_abs_diff as max_diff, randn};
 use ch02_transformer::Error;
 use ch02_transformer::attention::{
     attention, attention_backward, attention_backward_fast, attention_fast,
-    attention_fast_cached,
+    attention_output, attention_output_fast,
 };
-use ch02_transformer::fast::{FastMask, exp_f32};
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::gemm;
 use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::{causal_mask, padding_mask};
 use ch02_transformer::multihead::MultiHeadAttention;
+use ch02_transformer::primitives::exp_f32;
 use nalgebra::{DMatrix, DVector};
 
 /// f64: the fast and readable forms differ only in the order of sums
@@ -56,27 +58,20 @@ fn exp_f32_within_two_ulp_of_std_exp() {
 /// Queries across several blocks of 128 (and a partial last block), keys
 /// fewer than queries, and the masks: none, causal, padding.
 #[test]
-fn attention_fast_agrees_with_attention() {
+fn attention_output_fast_agrees_with_attention_output() {
     let (n_q, n_k, d_k, d_v) = (300, 200, 16, 24);
     let q = randn(1, n_q, d_k) * 2.0;
     let k = randn(2, n_k, d_k);
     let v = randn(3, n_k, d_v);
     let is_token: Vec<bool> = (0..n_k).map(|j| j % 7 != 3).collect();
     let pad = padding_mask::<f64>(n_q, &is_token).unwrap();
-    for (mask, fast_mask) in [
-        (None, FastMask::None),
-        (Some(&pad), FastMask::Additive(&pad)),
-    ] {
-        let slow = attention(&q, &k, &v, mask).unwrap().output;
-        let fast = attention_fast(&q, &k, &v, fast_mask).unwrap();
+    let pad32 = to_f32(&pad);
+    for (mask, mask32) in [(None, None), (Some(&pad), Some(&pad32))] {
+        let slow = attention_output(&q, &k, &v, mask).unwrap();
+        let fast = attention_output_fast(&q, &k, &v, mask).unwrap();
         assert!(max_diff(&slow, &fast) < F64_TOL);
-        let pad32 = to_f32(&pad);
-        let fast_mask32 = match fast_mask {
-            FastMask::Additive(_) => FastMask::Additive(&pad32),
-            _ => FastMask::None,
-        };
         let (q32, k32, v32) = (to_f32(&q), to_f32(&k), to_f32(&v));
-        let fast32 = attention_fast(&q32, &k32, &v32, fast_mask32).unwrap();
+        let fast32 = attention_output_fast(&q32, &k32, &v32, mask32).unwrap();
         assert!(max_diff(&slow, &to_f64(&fast32)) < F32_TOL);
     }
 }
@@ -86,13 +81,20 @@ fn causal_fast_agrees_with_causal_mask() {
     let (n, d_k) = (260, 32);
     let (q, k, v) = (randn(4, n, d_k), randn(5, n, d_k), randn(6, n, d_k));
     let mask = causal_mask::<f64>(n).unwrap();
-    let slow = attention(&q, &k, &v, Some(&mask)).unwrap().output;
-    let fast = attention_fast(&q, &k, &v, FastMask::Causal).unwrap();
+    let slow = attention_output(&q, &k, &v, Some(&mask)).unwrap();
+    let fast = attention_output_fast(&q, &k, &v, Some(&mask)).unwrap();
     assert!(max_diff(&slow, &fast) < F64_TOL);
-    let additive = attention_fast(&q, &k, &v, FastMask::Additive(&mask));
-    assert!(max_diff(&slow, &additive.unwrap()) < F64_TOL);
+    // A mask that is causal but for one entry takes the general path.
+    let mut almost = mask.clone();
+    almost[(n - 1, 0)] = -1.0;
+    let slow_almost = attention_output(&q, &k, &v, Some(&almost)).unwrap();
+    let fast_almost = attention_output_fast(&q, &k, &v, Some(&almost)).unwrap();
+    assert!(max_diff(&slow_almost, &fast_almost) < F64_TOL);
+    assert!(max_diff(&slow_almost, &slow) > 1e-6);
     let (q32, k32, v32) = (to_f32(&q), to_f32(&k), to_f32(&v));
-    let fast32 = attention_fast(&q32, &k32, &v32, FastMask::Causal).unwrap();
+    let mask32 = causal_mask::<f32>(n).unwrap();
+    let fast32 =
+        attention_output_fast(&q32, &k32, &v32, Some(&mask32)).unwrap();
     assert!(max_diff(&slow, &to_f64(&fast32)) < F32_TOL);
     // The first query sees only the first key: its output is v_0 exactly.
     assert_eq!(fast.row(0), v.row(0));
@@ -105,7 +107,7 @@ fn attention_fast_refuses_what_attention_refuses() {
     let v = randn(9, 5, 2);
     let narrow = randn(10, 5, 2);
     let fast = |q: &DMatrix<f64>, k: &DMatrix<f64>, v: &DMatrix<f64>| {
-        attention_fast(q, k, v, FastMask::None).unwrap_err()
+        attention_output_fast(q, k, v, None).unwrap_err()
     };
     let slow = |q: &DMatrix<f64>, k: &DMatrix<f64>, v: &DMatrix<f64>| {
         attention(q, k, v, None).unwrap_err()
@@ -116,14 +118,24 @@ fn attention_fast_refuses_what_attention_refuses() {
     assert_eq!(fast(&empty, &k, &v), slow(&empty, &k, &v));
     // A mask of the wrong shape, and one that hides every key from query 2.
     let square = causal_mask::<f64>(4).unwrap();
-    let err = attention_fast(&q, &k, &v, FastMask::Additive(&square));
-    let expected = attention(&q, &k, &v, Some(&square)).unwrap_err();
-    assert_eq!(err.unwrap_err(), expected);
     let mut blind = DMatrix::zeros(4, 5);
     blind.row_mut(2).fill(f64::NEG_INFINITY);
-    let err = attention_fast(&q, &k, &v, FastMask::Additive(&blind));
-    let expected = attention(&q, &k, &v, Some(&blind)).unwrap_err();
-    assert_eq!(err.unwrap_err(), expected);
+    // Two bad entries: the one first in reading order (row 1) is reported
+    // by both, although the fast check reads column by column.
+    let mut nan = DMatrix::zeros(4, 5);
+    nan[(2, 0)] = f64::NAN;
+    nan[(1, 4)] = f64::INFINITY;
+    for m in [&square, &blind, &nan] {
+        let expected = attention(&q, &k, &v, Some(m)).unwrap_err();
+        let out = attention_output_fast(&q, &k, &v, Some(m)).unwrap_err();
+        assert_eq!(out, expected);
+        let cached = attention_fast(&q, &k, &v, Some(m)).unwrap_err();
+        assert_eq!(cached, expected);
+    }
+    assert!(matches!(
+        attention(&q, &k, &v, Some(&nan)).unwrap_err(),
+        Error::NotFinite { index: 9, .. }
+    ));
     // NaN in Q: the readable version meets it as a bad score.
     let mut bad = q.clone();
     bad[(1, 2)] = f64::NAN;
@@ -145,7 +157,7 @@ fn linear(seed: u64, d_in: usize, d_out: usize) -> Linear<f64> {
 }
 
 #[test]
-fn multihead_fast_agrees_with_forward() {
+fn multihead_fast_twins_agree() {
     let (n, d_model, h) = (150, 48, 4);
     let mha = MultiHeadAttention::new(
         h,
@@ -157,21 +169,30 @@ fn multihead_fast_agrees_with_forward() {
     .unwrap();
     let x = randn(19, n, d_model);
     let mask = causal_mask::<f64>(n).unwrap();
-    for (m, fm) in [(None, FastMask::None), (Some(&mask), FastMask::Causal)] {
-        let slow = mha.forward(&x, &x, m).unwrap().output;
-        let fast = mha.forward_fast(&x, &x, fm).unwrap();
-        assert!(max_diff(&slow, &fast) < F64_TOL);
-    }
-    // Cross-attention: fewer keys than queries.
+    // Self-attention with and without the causal mask; cross-attention
+    // with fewer keys than queries.
     let x_kv = randn(21, 70, d_model);
-    let slow = mha.forward(&x, &x_kv, None).unwrap().output;
-    let fast = mha.forward_fast(&x, &x_kv, FastMask::None).unwrap();
-    assert!(max_diff(&slow, &fast) < F64_TOL);
+    for (x_kv, m) in [(&x, None), (&x, Some(&mask)), (&x_kv, None)] {
+        let slow = mha.forward(&x, x_kv, m).unwrap();
+        let fast = mha.forward_fast(&x, x_kv, m).unwrap();
+        assert!(max_diff(&slow.output, &fast.output) < F64_TOL);
+        assert!(max_diff(&slow.concat, &fast.concat) < F64_TOL);
+        for (s, f) in slow.heads.iter().zip(&fast.heads) {
+            assert!(max_diff(&s.weights, &f.weights) < F64_TOL);
+        }
+        let out = mha.output(&x, x_kv, m).unwrap();
+        let out_fast = mha.output_fast(&x, x_kv, m).unwrap();
+        assert_eq!(out, slow.output);
+        assert!(max_diff(&out, &out_fast) < F64_TOL);
+    }
     let wrong = randn(23, n, d_model + 1);
-    assert_eq!(
-        mha.forward_fast(&wrong, &x, FastMask::None).unwrap_err(),
-        mha.forward(&wrong, &x, None).unwrap_err()
-    );
+    let expected = mha.forward(&wrong, &x, None).unwrap_err();
+    assert_eq!(mha.forward_fast(&wrong, &x, None).unwrap_err(), expected);
+    assert_eq!(mha.output_fast(&wrong, &x, None).unwrap_err(), expected);
+    let short = causal_mask::<f64>(n - 1).unwrap();
+    let expected = mha.forward(&x, &x, Some(&short)).unwrap_err();
+    let fast = mha.output_fast(&x, &x, Some(&short)).unwrap_err();
+    assert_eq!(fast, expected);
 }
 
 /// ReLU: bias and activation in another order of memory, not of
@@ -245,9 +266,17 @@ fn gelu_ffn_fast_agrees_forward_and_backward() {
 }
 
 #[test]
-fn linear_backward_fast_agrees() {
+fn linear_fast_twins_agree() {
     let lin = linear(51, 30, 20);
     let (x, d_y) = (randn(52, 70, 30), randn(53, 70, 20));
+    let (slow, fast) =
+        (lin.forward(&x).unwrap(), lin.forward_fast(&x).unwrap());
+    assert!(max_diff(&slow, &fast) < F64_TOL);
+    let narrow = randn(55, 70, 29);
+    assert_eq!(
+        lin.forward_fast(&narrow).unwrap_err(),
+        lin.forward(&narrow).unwrap_err()
+    );
     let (slow, fast) = (
         lin.backward(&x, &d_y).unwrap(),
         lin.backward_fast(&x, &d_y).unwrap(),
@@ -305,24 +334,20 @@ fn layer_norm_fast_agrees_with_forward() {
     );
 }
 
-/// The cached fast attention and its backward pass against the readable
-/// ones: S, P, O and the three gradients, without a mask, causal, and
+/// `attention_fast` and `attention_backward_fast` against their readable
+/// twins: S, P, O and the three gradients, without a mask, causal, and
 /// with a padding mask.
 #[test]
-fn cached_attention_and_backward_fast_agree() {
+fn attention_and_backward_fast_agree() {
     let (n, d_k, d_v) = (40, 8, 12);
     let (q, k, v) = (randn(71, n, d_k), randn(72, n, d_k), randn(73, n, d_v));
     let d_out = randn(74, n, d_v);
     let causal = causal_mask::<f64>(n).unwrap();
     let is_token: Vec<bool> = (0..n).map(|j| j % 5 != 2).collect();
     let pad = padding_mask::<f64>(n, &is_token).unwrap();
-    for (mask, fast_mask) in [
-        (None, FastMask::None),
-        (Some(&causal), FastMask::Causal),
-        (Some(&pad), FastMask::Additive(&pad)),
-    ] {
+    for mask in [None, Some(&causal), Some(&pad)] {
         let slow = attention(&q, &k, &v, mask).unwrap();
-        let fast = attention_fast_cached(&q, &k, &v, fast_mask).unwrap();
+        let fast = attention_fast(&q, &k, &v, mask).unwrap();
         // −∞ entries of S compare as equal; the others within rounding.
         let finite =
             |m: &DMatrix<f64>| m.map(|x| if x.is_finite() { x } else { 0.0 });
@@ -345,8 +370,7 @@ fn cached_attention_and_backward_fast_agree() {
         attention_backward(&q, &k, &v, &fwd, &wrong).unwrap_err()
     );
     assert_eq!(
-        attention_fast_cached(&q, &randn(76, n, d_k + 1), &v, FastMask::None)
-            .unwrap_err(),
+        attention_fast(&q, &randn(76, n, d_k + 1), &v, None).unwrap_err(),
         attention(&q, &randn(76, n, d_k + 1), &v, None).unwrap_err()
     );
 }

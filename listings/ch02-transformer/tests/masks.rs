@@ -6,6 +6,7 @@
 
 mod common;
 
+use ch02_transformer::Error;
 use ch02_transformer::attention::attention;
 use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::{causal_mask, padding_mask};
@@ -123,14 +124,19 @@ fn a_fully_masked_row_is_refused() {
     let v = DMatrix::from_element(3, 1, 1.0);
     let mut mask = DMatrix::zeros(2, 3);
     mask.row_mut(1).fill(-INF);
+    // A domain error, as chapter 1's softmax gives for a row of −∞.
     let err = attention(&q, &k, &v, Some(&mask)).unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "mask M: expected at least one key > −∞ in every row, \
-         got row 1 masked everywhere"
+        err,
+        Error::Domain {
+            what: "a row of mask M",
+            requirement: "at least one entry > −∞ (a key to attend to)",
+            value: f64::NEG_INFINITY,
+        }
     );
     let err = padding_mask::<f64>(2, &[false, false]).unwrap_err();
-    assert!(err.to_string().contains("all padding"), "{err}");
+    assert!(matches!(err, Error::Domain { value: 0.0, .. }), "{err:?}");
+    assert!(err.to_string().contains("all keys are padding"), "{err}");
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod optimizer;
 pub mod quadratic;
 pub mod regression;
 pub mod rmsprop;
+pub mod rosenbrock;
 pub mod schedule;
 pub mod sgd;
 

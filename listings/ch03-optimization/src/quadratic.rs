@@ -7,7 +7,8 @@ use nalgebra::{DMatrix, RowDVector};
 use notation::{Error, Real, lit};
 
 /// The quadratic loss `L(θ) = ½ (θ − θ*) A (θ − θ*)ᵀ` of a row `θ`, with
-/// a symmetric positive definite matrix `A` and the minimum at `θ*`.
+/// a symmetric positive definite matrix `A` and the minimum at `θ*`;
+/// multiplied out, `½ θ A θᵀ − θ bᵀ` with `b = θ* A`, plus a constant.
 ///
 /// Its gradient is the row `∇L(θ) = (θ − θ*) A`, and its eigenvalues
 /// `a_1 ≤ … ≤ a_d` are the curvatures along the principal axes.
@@ -114,26 +115,6 @@ impl<T: Real> Quadratic<T> {
         &self.minimum
     }
 
-    /// `L(θ)` for a row `θ` (a `(1, d)` matrix, as the optimizers use).
-    ///
-    /// # Errors
-    /// `theta` is not of shape `(1, d)`.
-    pub fn loss(&self, theta: &DMatrix<T>) -> Result<T, Error> {
-        let e = self.offset(theta)?;
-        let half: T = lit(0.5);
-        Ok(half * (&e * &self.a).dot(&e))
-    }
-
-    /// The gradient `∇L(θ) = (θ − θ*) A`, a `(1, d)` matrix.
-    ///
-    /// # Errors
-    /// `theta` is not of shape `(1, d)`.
-    pub fn gradient(&self, theta: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
-        let e = self.offset(theta)?;
-        let g = e * &self.a;
-        Ok(DMatrix::from_row_slice(1, g.len(), g.as_slice()))
-    }
-
     fn offset(&self, theta: &DMatrix<T>) -> Result<RowDVector<T>, Error> {
         if theta.shape() != (1, self.dim()) {
             return Err(Error::Shape {
@@ -144,6 +125,91 @@ impl<T: Real> Quadratic<T> {
         }
         Ok(RowDVector::from_row_slice(theta.as_slice()) - &self.minimum)
     }
+}
+
+// ANCHOR: quadratic
+impl<T: Real> Quadratic<T> {
+    /// The quadratic `½ θ A θᵀ − θ bᵀ` from `A` and `b`, with its minimum
+    /// computed: there the gradient `θ A − b` vanishes.
+    ///
+    /// ```text
+    /// L(θ) = ½ θ A θᵀ − θ bᵀ,   ∇L(θ) = θ A − b,   θ* = b A⁻¹
+    /// ```
+    ///
+    /// # Shapes
+    /// `a`: `(d, d)`, symmetric; `b`: a row of `d` entries.
+    ///
+    /// # Errors
+    /// Those of [`Quadratic::new`] for `A`; `b` without `d` entries, or
+    /// with an entry that is NaN or infinite.
+    pub fn from_linear_term(
+        a: DMatrix<T>,
+        b: RowDVector<T>,
+    ) -> Result<Self, Error> {
+        check_linear_term(&a, &b)?;
+        // Checks A: symmetric and positive definite.
+        let q = Quadratic::new(a, RowDVector::zeros(b.len()))?;
+        // θ* A = b is A θ*ᵀ = bᵀ (A is symmetric), solved by Cholesky,
+        // A = C Cᵀ, which exists because A is positive definite.
+        let not_definite = || Error::Domain {
+            what: "matrix A (Cholesky factorization)",
+            requirement: "A numerically positive definite",
+            value: q.eigenvalues[0].into(),
+        };
+        let cholesky = q.a.clone().cholesky().ok_or_else(not_definite)?;
+        let minimum = cholesky.solve(&b.transpose()).transpose();
+        Ok(Quadratic { minimum, ..q })
+    }
+
+    /// `L(θ)` for a row `θ` (a `(1, d)` matrix, as the optimizers use),
+    /// measured from the minimum: `L(θ*) = 0`. (The constant
+    /// `−½ θ* A θ*ᵀ` of `½ θ A θᵀ − θ bᵀ` changes neither the gradient
+    /// nor any step.)
+    ///
+    /// ```text
+    /// L(θ) = ½ (θ − θ*) A (θ − θ*)ᵀ
+    /// ```
+    ///
+    /// # Errors
+    /// `theta` is not of shape `(1, d)`.
+    pub fn loss(&self, theta: &DMatrix<T>) -> Result<T, Error> {
+        let e = self.offset(theta)?;
+        let half: T = lit(0.5);
+        Ok(half * (&e * &self.a).dot(&e))
+    }
+
+    /// The gradient `∇L(θ) = (θ − θ*) A = θ A − b`, a `(1, d)` matrix.
+    ///
+    /// # Errors
+    /// `theta` is not of shape `(1, d)`.
+    pub fn gradient(&self, theta: &DMatrix<T>) -> Result<DMatrix<T>, Error> {
+        let e = self.offset(theta)?;
+        let g = e * &self.a;
+        Ok(DMatrix::from_row_slice(1, g.len(), g.as_slice()))
+    }
+}
+// ANCHOR_END: quadratic
+
+/// `b` has the `d` entries of `A`'s rows, all finite.
+fn check_linear_term<T: Real>(
+    a: &DMatrix<T>,
+    b: &RowDVector<T>,
+) -> Result<(), Error> {
+    if b.len() != a.nrows() {
+        return Err(Error::Shape {
+            what: "vector b",
+            expected: format!("{} entries like A", a.nrows()),
+            got: format!("{}", b.len()),
+        });
+    }
+    if let Some(index) = b.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NotFinite {
+            what: "vector b",
+            index,
+            value: b[index].into(),
+        });
+    }
+    Ok(())
 }
 
 // ANCHOR: stability

@@ -22,7 +22,7 @@
 //! [`Trainer::step_fast`]: crate::train::Trainer::step_fast
 
 use ch01_probability::cross_entropy::cross_entropy_rows;
-use ch02_transformer::fast::FastMask;
+use ch02_transformer::mask::causal_mask;
 use nalgebra::DMatrix;
 use notation::{Error, Real};
 
@@ -77,9 +77,10 @@ impl<T: Real> Model<T> {
             targets.extend_from_slice(y);
         }
         // Chapter 2's block on stacked windows, causal inside each.
+        let mask = causal_mask::<T>(n)?;
         let mut caches = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            let cache = block.forward_windows(&h, n, FastMask::Causal)?;
+            let cache = block.forward_windows(&h, n, Some(&mask))?;
             h = cache.output.clone();
             caches.push(cache);
         }

@@ -5,10 +5,10 @@
 //! „Text erzeugen“ / "Generating text".
 
 use ch01_probability::softmax::softmax;
-use ch02_transformer::attention::attention_fast;
+use ch02_transformer::attention::attention_output_fast;
 use ch02_transformer::block::NormPosition;
-use ch02_transformer::fast::FastMask;
 use ch02_transformer::linear::Linear;
+use ch02_transformer::mask::causal_mask;
 use nalgebra::{DMatrix, DVector};
 use notation::{Error, Real, lit};
 
@@ -237,8 +237,8 @@ impl<T: Real> Model<T> {
     /// window and returns the logits of the token after the last one:
     /// [`Model::forward`]'s last row, and the keys and values that
     /// [`Model::forward_cached`] would have appended token by token.
-    /// Computed with chapter 2's `*_fast` layers and `attention_fast` with
-    /// the causal mask; the final norm and the output layer only for the
+    /// Computed with chapter 2's `*_fast` layers and `attention_output_fast`
+    /// with the causal mask; the final norm and the output layer only for the
     /// last row, the only one that generating needs.
     ///
     /// # Errors
@@ -255,6 +255,7 @@ impl<T: Real> Model<T> {
         let mut x = DMatrix::from_fn(n, d, |t, j| {
             self.embedding[(tokens[t], j)] + self.positions[(t, j)]
         });
+        let mask = causal_mask(n)?;
         for (l, block) in self.blocks.iter().enumerate() {
             let a = &block.attention;
             let d_k = a.d_k();
@@ -267,7 +268,8 @@ impl<T: Real> Model<T> {
                 let cols =
                     |m: &DMatrix<T>| m.columns(i * d_k, d_k).into_owned();
                 let (q_i, k_i, v_i) = (cols(&q), cols(&k), cols(&v));
-                let head = attention_fast(&q_i, &k_i, &v_i, FastMask::Causal)?;
+                let head =
+                    attention_output_fast(&q_i, &k_i, &v_i, Some(&mask))?;
                 concat.columns_mut(i * d_k, d_k).copy_from(&head);
             }
             cache.k[l].rows_mut(0, n).copy_from(&k);

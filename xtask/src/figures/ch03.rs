@@ -10,10 +10,11 @@ use ch03_optimization::adagrad::{AdaGrad, AdaGradConfig};
 use ch03_optimization::adam::{Adam, AdamConfig};
 use ch03_optimization::quadratic::Quadratic;
 use ch03_optimization::rmsprop::{RmsProp, RmsPropConfig};
+use ch03_optimization::rosenbrock::Rosenbrock;
 use ch03_optimization::schedule::WarmupCosine;
 use ch03_optimization::sgd::{Sgd, SgdConfig};
 use ch03_optimization::{Epsilon, Optimizer};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use plotters::prelude::*;
 
 use super::style::{
@@ -468,21 +469,6 @@ fn warmup_schedule(lang: Lang) -> Result<String> {
     })
 }
 
-/// The Rosenbrock function f(x, y) = (a − x)² + b (y − x²)² with a = 1,
-/// b = 100 (Rosenbrock 1960), minimum 0 at (1, 1). A test problem of the
-/// figures only, not a formula of the book.
-fn rosenbrock(p: &DMatrix<f64>) -> f64 {
-    let (x, y) = (p[0], p[1]);
-    (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
-}
-
-/// ∇f = (−2 (1 − x) − 400 x (y − x²), 200 (y − x²)).
-fn rosenbrock_gradient(p: &DMatrix<f64>) -> DMatrix<f64> {
-    let (x, y) = (p[0], p[1]);
-    let r = y - x * x;
-    row(&[-2.0 * (1.0 - x) - 400.0 * x * r, 200.0 * r])
-}
-
 /// The start of every run on the Rosenbrock function.
 pub(crate) const ROSENBROCK_START: [f64; 2] = [-1.5, 2.0];
 
@@ -573,8 +559,8 @@ fn rosenbrock_runs(lang: Lang) -> Result<Vec<Run>> {
         rosenbrock_optimizers(lang)?,
         ROSENBROCK_START,
         ROSENBROCK_STEPS,
-        |p| Ok(rosenbrock(p)),
-        |p| Ok(rosenbrock_gradient(p)),
+        |p| Ok(Rosenbrock::classic().loss(p)?),
+        |p| Ok(Rosenbrock::classic().gradient(p)?),
     )
 }
 
@@ -923,21 +909,15 @@ pub(crate) fn iris_losses() -> Result<&'static [Vec<f64>]> {
     ];
     let mut runs = Vec::new();
     for mut opt in optimizers {
-        // Parameters as the optimizers see them: W (d, K) and the bias
-        // row b (1, K); chapter 1 keeps b as a column.
-        let mut params =
-            vec![DMatrix::zeros(x.ncols(), K), DMatrix::zeros(1, K)];
+        // The optimizers update W (d, K) and the bias row b (1, K) of
+        // chapter 1's model in place.
+        let mut model = SoftmaxRegression::zeros(x.ncols(), K);
         let mut losses = Vec::with_capacity(IRIS_EPOCHS + 1);
         for epoch in 0..=IRIS_EPOCHS {
-            let model = SoftmaxRegression {
-                w: params[0].clone(),
-                b: DVector::from_row_slice(params[1].as_slice()),
-            };
             let (nll, grad_w, grad_b) = loss_and_gradient(&model, &x, &y, 0.0)?;
             losses.push(nll);
             if epoch < IRIS_EPOCHS {
-                let grad_b = DMatrix::from_row_slice(1, K, grad_b.as_slice());
-                opt.step(&mut params, &[grad_w, grad_b])?;
+                opt.step(&mut model, &[grad_w, grad_b])?;
             }
         }
         runs.push(losses);
@@ -998,30 +978,6 @@ fn iris_training(lang: Lang) -> Result<String> {
 mod tests {
     use super::*;
 
-    /// Central differences with h = 1e-6 have an error of order h² times
-    /// the third derivatives (~1e3 here) plus rounding ~1e-16·f/h.
-    const FD_TOL: f64 = 1e-5;
-
-    #[test]
-    fn rosenbrock_gradient_matches_finite_differences() {
-        let h = 1e-6;
-        for p in [[-1.5, 2.0], [0.3, -0.7], [1.2, 1.5]] {
-            let g = rosenbrock_gradient(&row(&p));
-            for i in 0..2 {
-                let (mut plus, mut minus) = (p, p);
-                plus[i] += h;
-                minus[i] -= h;
-                let fd = (rosenbrock(&row(&plus)) - rosenbrock(&row(&minus)))
-                    / (2.0 * h);
-                assert!(
-                    (fd - g[i]).abs() <= FD_TOL * fd.abs().max(1.0),
-                    "∂f/∂θ{i} at {p:?}: {} vs {fd}",
-                    g[i]
-                );
-            }
-        }
-    }
-
     /// Recursions of ≤ 300 steps: rounding grows like t ulp, and
     /// 1 − β₂ᵗ loses up to 10 bits in the first steps (β₂ = 0.999).
     const RATE_TOL: f64 = 1e-12;
@@ -1072,16 +1028,5 @@ mod tests {
             .unwrap();
         assert_eq!(first, 225);
         assert!(rounds_to(gap(210) * 100.0, 4.0, 0), "{}", gap(210));
-    }
-
-    #[test]
-    fn rosenbrock_minimum_is_one_one() {
-        let m = row(&[1.0, 1.0]);
-        assert_eq!(rosenbrock(&m), 0.0);
-        assert_eq!(rosenbrock_gradient(&m), row(&[0.0, 0.0]));
-        // A step away in any direction increases f.
-        for d in [[1e-3, 0.0], [0.0, 1e-3], [-1e-3, -1e-3]] {
-            assert!(rosenbrock(&row(&[1.0 + d[0], 1.0 + d[1]])) > 0.0);
-        }
     }
 }
