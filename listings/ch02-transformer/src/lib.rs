@@ -12,6 +12,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod blocked;
 pub mod encoder_decoder;
 pub mod example;
 pub mod fast;
