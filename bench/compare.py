@@ -15,7 +15,20 @@ without the KV cache; a second table gives tokens per second.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
 
 Options: `--skip-cargo` reuses the last criterion results instead of
-running `cargo bench` again; `--markdown` prints the table as Markdown.
+running `cargo bench` again; `--markdown` prints the table as Markdown;
+`--only-blocked` runs only the rows of fused (blocked) attention, which
+also print peak memory (and skip PyTorch's columns with a note if torch is
+not installed).
+
+Peak memory of fused attention: ours is counted by a global allocator
+that adds up the bytes live at once (the example
+`listings/ch02-transformer/examples/attention_memory.rs`); NumPy's and
+PyTorch's is the growth of the peak resident set (`VmHWM` in
+/proc/self/status, reset through /proc/self/clear_refs) of a fresh
+Python process during one call, after its inputs exist. Both count what
+a call holds beyond its inputs; the allocator counts bytes requested,
+RSS counts pages touched, so small differences (allocator slack, pages
+of a few KiB) are not meaningful, factors are.
 
 One thread: the environment variables below are set before NumPy and
 PyTorch are imported, and `torch.set_num_threads(1)`; nalgebra's products
@@ -43,10 +56,14 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = "1"
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-torch.set_num_threads(1)
+try:
+    import torch  # noqa: E402
+    import torch.nn.functional as F  # noqa: E402
+
+    torch.set_num_threads(1)
+except ImportError:  # only --only-blocked runs without it
+    torch = F = None
 ROOT = Path(__file__).resolve().parent.parent
 D_K, N, D_MODEL, HEADS = 64, 512, 512, 8
 
@@ -308,6 +325,185 @@ def generation_cases():
     return {(n, c): case(n, c) for n in GEN_LENGTHS for c in (False, True)}
 
 
+# ---- fused (blocked) attention, forward and forward + backward ---------
+
+BLOCKED_N = (1024, 4096, 16384)
+
+
+def np_attention_fwd_bwd(q, k, v, g, mask=None):
+    """Unfused attention and its backward pass (2.20) in NumPy: S and P of
+    n × n, then ∂L/∂P and ∂L/∂S of the same size."""
+    scale = np.float32(1.0 / np.sqrt(q.shape[1]))
+    s = q @ k.T
+    s *= scale
+    if mask is not None:
+        s += mask
+    p = np_softmax_rows(s)
+    o = p @ v
+    d_v = p.T @ g
+    d_p = g @ v.T
+    d_p -= np.sum(p * d_p, axis=1, keepdims=True)
+    d_p *= p  # ∂L/∂S
+    d_q = (d_p @ k) * scale
+    d_k = (d_p.T @ q) * scale
+    return o, d_q, d_k, d_v
+
+
+def blocked_cases(n, causal):
+    """(torch forward, torch forward+backward, numpy forward, numpy
+    forward+backward) at n queries and keys, d_k = 64, f32."""
+    q, k, v, g = (randn(n, D_K, seed=s) for s in (1, 2, 3, 4))
+    qn, kn, vn, gn = (t.numpy() for t in (q, k, v, g))
+    mask = np.triu(np.full((n, n), -np.inf, np.float32), 1) if causal else None
+    qb, kb, vb, gb = (t.unsqueeze(0) for t in (q, k, v, g))
+    qg, kg, vg = (t.clone().requires_grad_(True) for t in (qb, kb, vb))
+
+    def torch_fwd():
+        with torch.inference_mode():
+            F.scaled_dot_product_attention(qb, kb, vb, is_causal=causal)
+
+    def torch_fwd_bwd():
+        for t in (qg, kg, vg):
+            t.grad = None
+        o = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
+        o.backward(gb)
+
+    return (torch_fwd, torch_fwd_bwd,
+            lambda: np_attention(qn, kn, vn, mask),
+            lambda: np_attention_fwd_bwd(qn, kn, vn, gn, mask))
+
+
+# Run in a fresh interpreter: the peak RSS growth of one call.
+PEAK_SCRIPT = r"""
+import os, sys
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[var] = "1"
+sys.path.insert(0, {bench!r})
+import compare
+n, causal, which = {n}, {causal}, {which!r}
+cases = compare.blocked_cases(n, causal) if compare.torch is not None \
+    else (None, None) + compare.numpy_blocked_cases(n, causal)
+f = cases[which]
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+with open("/proc/self/clear_refs", "w") as c:
+    c.write("5")  # reset VmHWM to the current RSS
+before = status("VmRSS")
+f()
+print(status("VmHWM") - before)
+"""
+
+
+def numpy_blocked_cases(n, causal):
+    """NumPy's two functions of `blocked_cases`, without torch."""
+    rng = np.random.default_rng(0)
+    qn, kn, vn, gn = (rng.standard_normal((n, D_K), dtype=np.float32)
+                      for _ in range(4))
+    mask = np.triu(np.full((n, n), -np.inf, np.float32), 1) if causal else None
+    return (lambda: np_attention(qn, kn, vn, mask),
+            lambda: np_attention_fwd_bwd(qn, kn, vn, gn, mask))
+
+
+def peak_rss_growth(n, causal, which):
+    """Bytes by which the peak RSS of a fresh Python process grows during
+    one call of `blocked_cases(n, causal)[which]`; None if it fails."""
+    code = PEAK_SCRIPT.format(bench=str(ROOT / "bench"), n=n, causal=causal,
+                              which=which)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        print(f"# peak memory of case {which} at n={n} failed: "
+              f"{out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def our_peaks(n, causal):
+    """Our peak bytes (counting allocator) from the example binary."""
+    cmd = ["cargo", "run", "--release", "-q", "-p", "ch02-transformer",
+           "--example", "attention_memory", "--", str(n)]
+    if causal:
+        cmd.append("--causal")
+    if n > 4096:
+        cmd.append("--no-unfused-backward")  # 4 n × n matrices: 4 GiB
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fmt_bytes(b):
+    if b is None:
+        return "–"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= size:
+            return f"{b / size:.1f} {unit}"
+    return f"{b} B"
+
+
+def blocked_table(args, cargo_bench):
+    """The rows of fused attention: time (ours fused, ours unfused fast,
+    PyTorch's SDPA, NumPy) and peak memory of each."""
+    have_torch = torch is not None
+    if not have_torch:
+        print("# torch is not installed: the PyTorch columns of fused "
+              "attention are left empty (pip install torch)",
+              file=sys.stderr)
+    cargo_bench("ch02-transformer", "transformer", "^attention_blocked/")
+    rows = []
+    for causal in (False, True):
+        for n in BLOCKED_N:
+            variant = "causal_" if causal else ""
+            if have_torch:
+                t_fwd, t_fb, np_fwd, np_fb = blocked_cases(n, causal)
+            else:
+                t_fwd = t_fb = None
+                np_fwd, np_fb = numpy_blocked_cases(n, causal)
+            samples = 15 if n <= 1024 else 5
+            ours = our_peaks(n, causal)
+            for which, (kind, t_f, np_f) in enumerate(
+                    (("fwd", t_fwd, np_fwd), ("fwd+bwd", t_fb, np_fb))):
+                suffix = "" if kind == "fwd" else "fwd_bwd_"
+                fused = criterion_median(
+                    "attention_blocked", f"fast_fused_{suffix}{variant}n={n}")
+                unfused = criterion_median(
+                    "attention_blocked",
+                    f"fast_unfused_{suffix}{variant}n={n}")
+                t_time = timeit(t_f, samples=samples) if t_f else None
+                np_time = timeit(np_f, samples=samples)
+                key = "" if kind == "fwd" else "_fwd_bwd"
+                t_mem = peak_rss_growth(n, causal, which) if t_f else None
+                np_mem = peak_rss_growth(n, causal, which + 2)
+                best = min(x for x in (t_time, np_time) if x is not None)
+                what = "fused attention" + (", causal" if causal else "")
+                rows.append((f"{what}, {kind}", f"n={n}, d_k=64",
+                             fmt(fused), fmt(unfused), fmt(t_time),
+                             fmt(np_time), ratio(fused, best),
+                             fmt_bytes(ours["fused" + key]),
+                             fmt_bytes(ours["unfused" + key]),
+                             fmt_bytes(t_mem), fmt_bytes(np_mem)))
+    head = ("what", "shape", "ours fused", "ours unfused (fast)",
+            "PyTorch SDPA", "NumPy", "fused / best", "peak: ours fused",
+            "ours unfused", "PyTorch", "NumPy")
+    return head, rows
+
+
+def print_table(head, rows, markdown):
+    table = [head] + list(rows)
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in table[1:]:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+        for r in table:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
 # ---- criterion's results -------------------------------------------------
 
 
@@ -354,6 +550,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-cargo", action="store_true")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--only-blocked", action="store_true")
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
     # What `-lopenblas` links against (Debian's libopenblas-dev).
@@ -374,6 +571,19 @@ def main():
             subprocess.run(
                 ["cargo", "bench", "-p", package, "--bench", bench, *build,
                  "--", pattern], cwd=ROOT, check=True, stdout=sys.stderr)
+
+    if args.only_blocked:
+        load_before = os.getloadavg()[0]
+        head, rows = blocked_table(args, cargo_bench)
+        print(f"# {machine()}, {os.cpu_count()} cores; one thread; "
+              f"PyTorch {torch.__version__ if torch else 'not installed'}, "
+              f"NumPy {np.__version__}, Python {platform.python_version()}")
+        print(f"# load average (1 min): {load_before:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after; medians of thread CPU time; "
+              f"fused = attention_blocked_fast, blocks of 128; unfused = "
+              f"attention_fast (+ attention_backward_fast)")
+        print_table(head, rows, args.markdown)
+        return
 
     def ch02(pattern):
         cargo_bench("ch02-transformer", "transformer", pattern,
@@ -495,6 +705,7 @@ def main():
         (w, s, fmt(r), fmt(f), fmt(fb), fmt(t), fmt(n), ratio(f, t))
         for w, s, r, f, fb, t, n in rows
     ]
+    blocked_head, blocked = blocked_table(args, cargo_bench)
     load_after = os.getloadavg()[0]
     print(f"# {machine()}, {os.cpu_count()} cores; one thread; "
           f"PyTorch {torch.__version__}, NumPy {np.__version__}, "
@@ -535,6 +746,12 @@ def main():
         else:
             for r in [gen_head] + gen_rows:
                 print("  ".join(r))
+
+
+    print()
+    print("# fused attention (attention_blocked_fast, blocks of 128) and "
+          "peak memory beyond the inputs")
+    print_table(blocked_head, blocked, args.markdown)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@
 
 use machine::cpu_time::{self, ThreadCpuTime};
 
-use ch02_transformer::attention::{attention_output, attention_output_fast};
+use ch02_transformer::attention::{
+    attention_backward_fast, attention_fast, attention_output,
+    attention_output_fast,
+};
+use ch02_transformer::blocked::{
+    attention_blocked_backward_fast, attention_blocked_fast,
+};
 use ch02_transformer::ffn::{Activation, FeedForward};
 use ch02_transformer::gemm;
 use ch02_transformer::layer_norm::LayerNorm;
@@ -93,6 +99,56 @@ fn bench_attention(c: &mut Criterion<ThreadCpuTime>) {
     g.finish();
 }
 
+/// Queries and keys per block of the fused attention (`attention_blocked`
+/// and `bench/compare.py` use the same).
+const BLOCK: usize = 128;
+
+/// Fused (blocked) attention against the unfused fast attention, forward
+/// and forward + backward, `d_k = 64`, with and without the causal mask.
+/// At n = 16384 the unfused forward + backward is left out: it holds four
+/// `n × n` matrices (S, P, ∂L/∂P, ∂L/∂S), 4 GiB in f32.
+fn bench_attention_blocked(c: &mut Criterion<ThreadCpuTime>) {
+    let mut g = c.benchmark_group("attention_blocked");
+    for n in [1024, 4096, 16384] {
+        let q = randn(1, n, D_K, 1.0);
+        let k = randn(2, n, D_K, 1.0);
+        let v = randn(3, n, D_K, 1.0);
+        let d_out = randn(4, n, D_K, 1.0);
+        let mask = causal_mask::<f32>(n).unwrap();
+        for (variant, m) in [("", None), ("causal_", Some(&mask))] {
+            g.bench_function(format!("{FAST}_fused_{variant}n={n}"), |b| {
+                b.iter(|| attention_blocked_fast(&q, &k, &v, m, BLOCK).unwrap())
+            });
+            g.bench_function(
+                format!("{FAST}_fused_fwd_bwd_{variant}n={n}"),
+                |b| {
+                    b.iter(|| {
+                        let f = attention_blocked_fast(&q, &k, &v, m, BLOCK)
+                            .unwrap();
+                        attention_blocked_backward_fast(
+                            &q, &k, &v, m, &f, &d_out, BLOCK,
+                        )
+                        .unwrap()
+                    })
+                },
+            );
+            g.bench_function(format!("{FAST}_unfused_{variant}n={n}"), |b| {
+                b.iter(|| attention_output_fast(&q, &k, &v, m).unwrap())
+            });
+            if n <= 4096 {
+                let id = format!("{FAST}_unfused_fwd_bwd_{variant}n={n}");
+                g.bench_function(id, |b| {
+                    b.iter(|| {
+                        let f = attention_fast(&q, &k, &v, m).unwrap();
+                        attention_backward_fast(&q, &k, &v, &f, &d_out).unwrap()
+                    })
+                });
+            }
+        }
+    }
+    g.finish();
+}
+
 const N: usize = 512;
 const D_MODEL: usize = 512;
 
@@ -169,7 +225,7 @@ fn config() -> Criterion<ThreadCpuTime> {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_gemm, bench_attention, bench_multihead, bench_ffn,
-        bench_layer_norm
+    targets = bench_gemm, bench_attention, bench_attention_blocked,
+        bench_multihead, bench_ffn, bench_layer_norm
 }
 criterion_main!(benches);

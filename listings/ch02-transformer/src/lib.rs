@@ -17,6 +17,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod blocked;
 pub mod encoder_decoder;
 pub mod example;
 pub mod ffn;

@@ -2,6 +2,7 @@
 //! architecture".
 
 use anyhow::{Result, anyhow};
+use ch02_transformer::blocked::working_set;
 use ch02_transformer::encoder_decoder::{Config, Transformer};
 use ch02_transformer::example;
 use ch02_transformer::positional::sinusoidal;
@@ -13,8 +14,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::style::{
-    FONT, PALETTE, SIZE, Scale, chart, legend, line_key, mesh, number_fixed,
-    number_trimmed, plot_err, render,
+    FONT, PALETTE, SIZE, Scale, chart, dash_key, legend, line_key, mesh,
+    number_fixed, number_trimmed, plot_err, render,
 };
 use super::{Figure, figure};
 use crate::lang::Lang;
@@ -105,6 +106,23 @@ pub const FIGURES: &[Figure] = &[
              next-token probabilities.",
         ],
         draw: toy_forward,
+    },
+    figure! {
+        id: "attention_memory",
+        alt: [
+            "Doppelt logarithmisches Diagramm des Spitzenspeichers der \
+             Attention in f32 über der Länge n der Folge, d = 64. Ohne \
+             Blöcke wächst der Speicher für S und P mit n², um den Faktor 4 \
+             je Verdopplung von n; in Blöcken von 128 bleibt er fast \
+             konstant und liegt unter dem Speicher für Q, K, V und O, der \
+             mit n wächst.",
+            "Log-log plot of the peak memory of attention in f32 against \
+             the sequence length n, d = 64. Without blocks, the memory for \
+             S and P grows with n², by a factor of 4 each time n doubles; \
+             in blocks of 128 it stays nearly constant, below the memory \
+             for Q, K, V and O, which grows with n.",
+        ],
+        draw: attention_memory,
     },
 ];
 
@@ -759,5 +777,115 @@ fn transformer_diagram(lang: Lang) -> Result<String> {
         text("Q", (xd + 52, 374), 13)?;
         text("X_enc", (xe + 24, 232), 14)?;
         Ok(())
+    })
+}
+
+/// The block size and value width of [`attention_memory`], as in the
+/// page's worked count.
+const MEMORY_BLOCK: usize = 128;
+const MEMORY_D: usize = 64;
+
+/// `2ˣ` bytes as the page's language writes them: `512 KiB`, `32 GiB`.
+fn bytes_label(log2: f64, lang: Lang) -> String {
+    let e = log2.round() as i32;
+    if (log2 - f64::from(e)).abs() > 1e-9 {
+        return String::new();
+    }
+    let (unit, rest) = match e {
+        ..10 => ("B", e),
+        10..20 => ("KiB", e - 10),
+        20..30 => ("MiB", e - 20),
+        _ => ("GiB", e - 30),
+    };
+    format!("{} {unit}", number_trimmed(2f64.powi(rest), 0, lang))
+}
+
+/// `2ˣ` with digits grouped by three as the page's language does:
+/// `16 384` (narrow space) in German, `16,384` in English.
+fn power_of_two_label(log2: f64, lang: Lang) -> String {
+    let e = log2.round() as i32;
+    if (log2 - f64::from(e)).abs() > 1e-9 {
+        return String::new();
+    }
+    let digits = (1u64 << e).to_string();
+    let sep = lang.pick("\u{202f}", ",");
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str(sep);
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Peak memory of attention in f32 against n, without and with blocks,
+/// formulas (2.25), (2.26): the bytes of the matrices each holds beyond its
+/// arguments and output (`working_set`), and those of `Q`, `K`, `V`, `O`.
+/// Both axes in powers of two.
+fn attention_memory(lang: Lang) -> Result<String> {
+    let exps: Vec<u32> = (8..=16).collect();
+    let log2 = |bytes: usize| (bytes as f64).log2();
+    let (mut unfused, mut fused, mut args) = (vec![], vec![], vec![]);
+    for &e in &exps {
+        let n = 1usize << e;
+        let w = working_set::<f32>(n, n, MEMORY_D, MEMORY_BLOCK);
+        let x = f64::from(e);
+        unfused.push((x, log2(w.unfused)));
+        fused.push((x, log2(w.fused)));
+        args.push((x, log2(4 * n * MEMORY_D * std::mem::size_of::<f32>())));
+    }
+    render(SIZE, |root| {
+        let mut chart = chart(root, 84, 7.8f64..16.2, 15.5f64..36.5)?;
+        mesh(
+            &mut chart,
+            Scale::Full,
+            lang.pick("Länge n der Folge", "sequence length n"),
+            lang.pick("Spitzenspeicher", "peak memory"),
+        )
+        .x_labels(9)
+        .y_labels(11)
+        .x_label_formatter(&|x| power_of_two_label(*x, lang))
+        .y_label_formatter(&|y| bytes_label(*y, lang))
+        .draw()
+        .map_err(plot_err)?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                args.clone(),
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_err)?
+            .label(lang.pick("Q, K, V und O", "Q, K, V and O"))
+            .legend(dash_key(BLACK.mix(0.5)));
+        let series = [
+            (
+                lang.pick("ohne Blöcke: S und P", "unblocked: S and P"),
+                &unfused,
+                PALETTE[1],
+            ),
+            (
+                lang.pick("in Blöcken von b = 128", "in blocks of b = 128"),
+                &fused,
+                PALETTE[0],
+            ),
+        ];
+        for (label, points, color) in series {
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err)?
+                .label(label)
+                .legend(line_key(color.stroke_width(3)));
+            chart
+                .draw_series(
+                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+                )
+                .map_err(plot_err)?;
+        }
+        legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperLeft)
     })
 }
