@@ -31,9 +31,21 @@ enum Command {
         #[arg(long, default_value = "book")]
         out: PathBuf,
     },
-    /// Checks the sources without building: language parity, formulas and
-    /// citations.
+    /// Checks the sources without building: language parity, formulas,
+    /// citations and exercises.
     Check,
+    /// Runs the tests of the code exercises against your stubs in
+    /// exercises/stubs/ and shows which are done and the next one to do.
+    Exercise {
+        /// One exercise (`ch04-4`); default all.
+        id: Option<String>,
+        /// Show the hint of the first exercise not done.
+        #[arg(long)]
+        hint: bool,
+        /// The language of the hint (de or en); default from $LANG.
+        #[arg(long, value_parser = ["de", "en"])]
+        lang: Option<String>,
+    },
     /// Builds the book, serves it on 127.0.0.1 and rebuilds what changed
     /// whenever a source changes; the open page reloads itself.
     Serve {
@@ -119,10 +131,17 @@ fn main() -> ExitCode {
             })
             .map(|()| "stopped".to_string())
         }
+        Command::Exercise { id, hint, lang } => xtask::exercises::command(
+            &root,
+            id.as_deref(),
+            hint,
+            xtask::exercises::hint_lang(lang.as_deref()),
+        ),
         Command::Check => {
             let mut problems = xtask::checks::parity(&root);
             problems.extend(xtask::checks::formulas(&root));
             problems.extend(xtask::citations::check(&root));
+            problems.extend(xtask::exercises::check(&root));
             xtask::problem::into_result(problems)
                 .map(|()| "sources are consistent".to_string())
         }
