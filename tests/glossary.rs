@@ -137,6 +137,15 @@ fn anchors(page: &str) -> HashSet<String> {
             continue;
         }
         if let Some(c) = HEADING.captures(line) {
+            // An explicit id (`### Title {#ex-4-1}`) is the heading's id.
+            if let Some(id) = c[1]
+                .strip_suffix('}')
+                .and_then(|t| t.rsplit_once("{#"))
+                .map(|(_, id)| id)
+            {
+                ids.insert(id.to_string());
+                continue;
+            }
             // Inline code and emphasis marks are not part of the text.
             let text: String =
                 c[1].chars().filter(|ch| !"`*_".contains(*ch)).collect();

@@ -1,7 +1,8 @@
 //! The course handouts: A4, every chapter title and formula number, no
 //! KaTeX error, every font embedded, a sane number of pages, no page left
 //! less than half full in the middle of a chapter, and the page numbers of
-//! the contents and the index as the PDF has them.
+//! the contents and the index as the PDF has them. The handouts leave out
+//! the exercises' solutions; the solutions booklets hold them.
 //!
 //! Needs Chromium and poppler-utils (`apt-get install chromium
 //! poppler-utils`), so it is ignored by a plain `cargo test` and run by
@@ -50,9 +51,13 @@ fn handouts_are_a4_complete_and_embed_all_fonts() {
     let out = dir.path().join("book");
     let pdfs = xtask::handout::build_pdfs(&root(), &out)
         .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(pdfs.len(), 2);
+    // The two handouts, then the two solutions booklets.
+    assert_eq!(pdfs.len(), 4);
+    for (lang, i) in Lang::ALL.into_iter().zip(0..) {
+        check_solutions(lang, &pdfs[i], &pdfs[i + 2], &out);
+    }
 
-    for (lang, pdf) in Lang::ALL.into_iter().zip(&pdfs) {
+    for (lang, pdf) in Lang::ALL.into_iter().zip(&pdfs[..2]) {
         let pdf = pdf.to_str().unwrap();
         let info = run("pdfinfo", &[pdf]);
         assert!(info.contains("(A4)"), "{pdf} is not A4:\n{info}");
@@ -118,6 +123,121 @@ fn handouts_are_a4_complete_and_embed_all_fonts() {
             assert_eq!(emb, "yes", "{pdf}: font not embedded: {row}");
         }
     }
+}
+
+/// Text of a PDF or HTML reduced to its lower-case letters: line breaks,
+/// hyphenation and spacing differ between the two.
+fn letters(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The solutions in the booklet's HTML (`details.solution`): their
+/// number, the pieces of running text between formulas and code (as
+/// [`letters`], at least 40 letters, so that they occur nowhere else), and
+/// the paragraphs and list items without a formula, whose text
+/// `pdftotext` gives in order (it reorders the text around KaTeX's
+/// positioned boxes).
+fn solution_texts(html: &str) -> (usize, Vec<String>, Vec<String>) {
+    use scraper::{CaseSensitivity::CaseSensitive, ElementRef, Html, Node};
+    let doc = Html::parse_document(html);
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    let is_math =
+        |e: &scraper::node::Element| e.has_class("katex", CaseSensitive);
+    let mut runs = Vec::new();
+    let mut plain = Vec::new();
+    let blocks: Vec<ElementRef> =
+        doc.select(&sel("details.solution")).collect();
+    for block in &blocks {
+        let mut run = String::new();
+        for node in block.descendants() {
+            let skipped = node.ancestors().any(|a| {
+                a.value().as_element().is_some_and(|e| {
+                    is_math(e) || e.name() == "pre" || e.name() == "summary"
+                })
+            });
+            match node.value() {
+                Node::Text(t) if !skipped => run.push_str(t),
+                Node::Element(e)
+                    if is_math(e) || ["pre", "p", "li"].contains(&e.name()) =>
+                {
+                    runs.push(letters(&run));
+                    run.clear();
+                }
+                _ => {}
+            }
+        }
+        runs.push(letters(&run));
+        for para in block.select(&sel("p, li")) {
+            let has_math = para.select(&sel(".katex, p, li")).next().is_some();
+            if !has_math {
+                plain.push(letters(&para.text().collect::<String>()));
+            }
+        }
+    }
+    runs.retain(|p| p.chars().count() >= 40);
+    plain.retain(|p| p.chars().count() >= 40);
+    (blocks.len(), runs, plain)
+}
+
+/// The handout of `lang` holds no solution, its solutions booklet every
+/// one.
+fn check_solutions(
+    lang: Lang,
+    handout: &std::path::Path,
+    booklet: &std::path::Path,
+    out: &std::path::Path,
+) {
+    let code = lang.code();
+    assert!(
+        booklet.ends_with(format!("solutions-{code}.pdf")),
+        "{} is not the solutions booklet of {code}",
+        booklet.display()
+    );
+    // As many solutions, all open, as the exercise pages have.
+    let sources: usize = xtask::checks::load_pages(&root(), lang)
+        .unwrap()
+        .iter()
+        .filter(|p| p.path.ends_with("exercises.md"))
+        .map(|p| p.content.matches("<details class=\"solution\">").count())
+        .sum();
+    let html =
+        genai_book::read(&out.join(format!("pdf/solutions-{code}.html")));
+    let (blocks, runs, plain) = solution_texts(&html);
+    assert_eq!(blocks, sources, "solutions-{code}.html: solution blocks");
+    assert!(sources > 0, "no solutions in the {code} exercise pages");
+    assert_eq!(
+        html.matches("<details class=\"solution\" open>").count(),
+        sources,
+        "solutions-{code}.html: every solution is open"
+    );
+    let handout_html =
+        genai_book::read(&out.join(format!("pdf/handout-{code}.html")));
+    assert!(
+        !handout_html.contains("<details"),
+        "handout-{code}.html contains a solution block"
+    );
+    assert!(!runs.is_empty() && !plain.is_empty());
+    let handout_text =
+        letters(&run("pdftotext", &[handout.to_str().unwrap(), "-"]));
+    let booklet_text =
+        letters(&run("pdftotext", &[booklet.to_str().unwrap(), "-"]));
+    for text in &runs {
+        assert!(
+            !handout_text.contains(text.as_str()),
+            "handout-{code}.pdf contains solution text {text:?}"
+        );
+    }
+    for text in &plain {
+        assert!(
+            booklet_text.contains(text.as_str()),
+            "solutions-{code}.pdf lacks solution text {text:?}"
+        );
+    }
+    // The booklet is only the exercises: far shorter than the handout.
+    assert!(booklet_text.len() * 3 < handout_text.len());
 }
 
 /// How far down the text area a page must be filled: a page less full

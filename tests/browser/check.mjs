@@ -11,7 +11,9 @@
 // - at phone width (390 px): no sideways scrolling of the page, formula
 //   numbers clear of their formulas, wide content in scroll boxes, figure
 //   labels of at least 9 px or the figure at full size on a tap;
-// - in the dark theme "coal": axe finds no text with too little contrast.
+// - in the dark theme "coal": axe finds no text with too little contrast;
+// - exercise pages: every solution is closed when the page loads; a click
+//   on one opens it, and its formulas are rendered by KaTeX and visible.
 //
 // Usage (from the repository root, after `cargo xtask book`):
 //   npm ci --prefix tests/browser && node tests/browser/check.mjs book
@@ -40,11 +42,14 @@ const SEARCHES = {
     ["Normierung", "ch01"],
     ["Aufmerksamkeit", "ch02"],
     ["Lernrate", "ch03"],
+    // Exercise pages are in the search index too.
+    ["Nucleus", "ch04"],
   ],
   en: [
     ["cross-entropy", "ch01"],
     ["attention", "ch02"],
     ["learning rate", "ch03"],
+    ["nucleus", "ch04"],
   ],
 };
 
@@ -265,6 +270,41 @@ for (const lang of ["de", "en"]) {
     await page.close();
   }
 }
+
+// Exercise pages: each solution (<details class="solution">) is closed on
+// load, and one click on its summary opens it with its KaTeX visible.
+let exercisePages = 0;
+for (const lang of ["de", "en"]) {
+  for (const rel of pages(lang).filter((p) => p.endsWith("/exercises.html"))) {
+    const { page, say } = await open(rel);
+    const solutions = page.locator("details.solution");
+    const n = await solutions.count();
+    if (n === 0) continue;
+    exercisePages += 1;
+    const openOnLoad = await solutions.evaluateAll((ds) => ds.filter((d) => d.open).length);
+    if (openOnLoad > 0) say(`${openOnLoad} of ${n} solutions are open on load`);
+    // The first solution with a formula: hidden, then opened by a click.
+    const withMath = solutions.filter({ has: page.locator(".katex") }).first();
+    if ((await withMath.count()) === 0) {
+      say("no solution holds a rendered formula (.katex)");
+      await page.close();
+      continue;
+    }
+    const math = withMath.locator(".katex").first();
+    if (await math.isVisible()) say("a formula of a closed solution is visible");
+    await withMath.locator("summary").click();
+    const opened = await withMath.evaluate((d) => d.open);
+    if (!opened) say("a click on the summary does not open the solution");
+    const box = await math.boundingBox();
+    if (!(await math.isVisible()) || !box || box.width < 2 || box.height < 5) {
+      say(`the opened solution's formula is not visible (box ${JSON.stringify(box)})`);
+    }
+    const raw = await withMath.evaluate((d) => /\$[^$]+\$/.test(d.innerText));
+    if (raw) say("the opened solution shows raw TeX ($…$)");
+    await page.close();
+  }
+}
+if (exercisePages === 0) problems.push("no exercise page with a solution found");
 
 // The same pages on a phone (390×844 CSS pixels): the page never scrolls
 // sideways, no formula number is drawn over its formula, and whatever is

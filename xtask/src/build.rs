@@ -290,6 +290,7 @@ fn repair_sidebar_toggle(dir: &Path) -> Result<()> {
 pub fn build_book(root: &Path, out: &Path) -> Result<()> {
     let registry = Registry::load(root).map_err(|p| to_error(&p))?;
     into_result(crate::citations::check(root)).context("citations")?;
+    into_result(crate::exercises::check(root)).context("exercises")?;
     for lang in Lang::ALL {
         build_language(root, out, lang, &registry)?;
     }

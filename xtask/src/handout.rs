@@ -69,7 +69,11 @@ pub fn index_title(lang: Lang) -> &'static str {
 }
 
 /// Builds the web book (for its fonts and KaTeX stylesheet), then both
-/// handouts: `out/pdf/handout-de.pdf` and `out/pdf/handout-en.pdf`.
+/// handouts, `out/pdf/handout-de.pdf` and `out/pdf/handout-en.pdf`, which
+/// leave out the exercises' solutions, and the solutions booklets
+/// `out/pdf/solutions-de.pdf` and `out/pdf/solutions-en.pdf`: every
+/// exercise page with its solutions. Returns the handouts, then the
+/// booklets.
 pub fn build_pdfs(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let Some(chromium) = find_chromium() else {
         bail!(
@@ -90,15 +94,17 @@ pub fn build_pdfs(root: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         .collect::<Result<Vec<_>>>()?;
     // The two languages are printed side by side.
     std::thread::scope(|scope| {
-        let printing: Vec<_> = handouts
-            .iter()
-            .map(|handout| {
-                let pdf = pdf_dir
-                    .join(format!("handout-{}.pdf", handout.lang.code()));
-                let chromium = &chromium;
-                scope.spawn(move || handout.print(chromium, &pdf).map(|()| pdf))
-            })
-            .collect();
+        let chromium = &chromium;
+        let pdf_dir = &pdf_dir;
+        let handout_pdfs = handouts.iter().map(|handout| {
+            let pdf =
+                pdf_dir.join(format!("handout-{}.pdf", handout.lang.code()));
+            scope.spawn(move || handout.print(chromium, &pdf).map(|()| pdf))
+        });
+        let booklets = handouts.iter().map(|handout| {
+            scope.spawn(move || handout.print_solutions(chromium, pdf_dir))
+        });
+        let printing: Vec<_> = handout_pdfs.chain(booklets).collect();
         printing
             .into_iter()
             .map(|p| p.join().expect("a printing thread panicked"))
@@ -155,6 +161,8 @@ struct RenderedPage {
     /// Its headings of level 1 and 2.
     headings: Vec<Heading>,
     glossary: bool,
+    /// An exercise page (`chNN/exercises.md`), with solutions.
+    exercises: bool,
 }
 
 /// An entry of the index with the pattern that finds it and the id of its
@@ -237,6 +245,10 @@ impl Handout {
                     title_id,
                     headings,
                     glossary: is_glossary(&page.path),
+                    exercises: page
+                        .path
+                        .file_name()
+                        .is_some_and(|n| n == crate::exercises::PAGE),
                 }
             })
             .collect();
@@ -301,12 +313,48 @@ impl Handout {
                 "<section class=\"{class}\" id=\"page-{}\">\n",
                 page.slug
             ));
-            html.push_str(&page.html);
+            // The handout leaves the solutions to the booklet.
+            html.push_str(&without_solutions(&page.html, self.lang));
             html.push_str("</section>\n");
         }
         html.push_str(&self.index_html(numbers));
         html.push_str("</body>\n</html>\n");
         html
+    }
+
+    /// Prints the solutions booklet `solutions-<lang>.pdf` into
+    /// `pdf_dir`: a title page and every exercise page, solutions open.
+    fn print_solutions(
+        &self,
+        chromium: &Path,
+        pdf_dir: &Path,
+    ) -> Result<PathBuf> {
+        let code = self.lang.code();
+        let html_path = pdf_dir.join(format!("solutions-{code}.html"));
+        let pdf = pdf_dir.join(format!("solutions-{code}.pdf"));
+        let mut html = self.head.clone();
+        html.push_str(&format!(
+            "<section class=\"title-page\">\n<p class=\"title\">{}</p>\n\
+             <p class=\"subtitle\">{}</p>\n</section>\n",
+            self.lang
+                .pick("Lösungen zu den Aufgaben", "Solutions to the exercises"),
+            self.lang.pick(
+                "Theorie (Mathematik) hinter Generativer KI",
+                "The Mathematics behind Generative AI"
+            ),
+        ));
+        for page in self.pages.iter().filter(|p| p.exercises) {
+            html.push_str(&format!(
+                "<section class=\"page chapter\" id=\"page-{}\">\n",
+                page.slug
+            ));
+            html.push_str(&page.html.replace(SOLUTION_OPEN, SOLUTION_OPENED));
+            html.push_str("</section>\n");
+        }
+        html.push_str("</body>\n</html>\n");
+        fs::write(&html_path, unlink_missing(&html))?;
+        print_pdf(chromium, &html_path, &pdf)?;
+        Ok(pdf)
     }
 
     fn table_of_contents(&self, numbers: &Numbers) -> String {
@@ -620,6 +668,49 @@ fn title_page(root: &Path, lang: Lang) -> String {
     )
 }
 
+/// How a solution block starts in the rendered HTML of a page.
+const SOLUTION_OPEN: &str = "<details class=\"solution\">";
+/// The same block, opened (in the solutions booklet).
+const SOLUTION_OPENED: &str = "<details class=\"solution\" open>";
+
+/// `html` with every link to an id it does not hold (a formula of the
+/// handout, referred to from the booklet) turned into plain text.
+fn unlink_missing(html: &str) -> String {
+    static ID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\sid="([^"]+)""#).unwrap());
+    static LINK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r##"(?s)<a\s[^>]*href="#([^"]+)"[^>]*>(.*?)</a>"##).unwrap()
+    });
+    let ids: HashSet<&str> = ID
+        .captures_iter(html)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    LINK.replace_all(html, |c: &regex::Captures| {
+        if ids.contains(&c[1]) {
+            c[0].to_string()
+        } else {
+            format!("<span class=\"xref\">{}</span>", &c[2])
+        }
+    })
+    .into_owned()
+}
+
+/// `html` with every solution block (`<details class="solution">` …
+/// `</details>`) replaced by a note that the booklet has it.
+pub fn without_solutions(html: &str, lang: Lang) -> String {
+    static BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?s)<details class="solution">.*?</details>"#).unwrap()
+    });
+    let note = format!(
+        "<p class=\"solution-elsewhere\">{}</p>",
+        lang.pick(
+            "Die Lösung steht im Lösungsheft.",
+            "The solution is in the solutions booklet."
+        )
+    );
+    BLOCK.replace_all(html, note.as_str()).into_owned()
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -779,4 +870,30 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handout_leaves_out_solutions_and_says_where_they_are() {
+        let html = "<p>Task.</p>\n<details class=\"solution\">\n\
+                    <summary>Lösung</summary>\n<p>Secret 42.</p>\n\
+                    </details>\n<p>Next.</p>";
+        let out = without_solutions(html, Lang::De);
+        assert!(!out.contains("Secret") && !out.contains("<details"));
+        assert!(out.contains("Task.") && out.contains("Next."));
+        assert!(out.contains("Lösungsheft"));
+    }
+
+    #[test]
+    fn links_to_ids_outside_the_booklet_become_text() {
+        let html = "<h2 id=\"a\">A</h2><a href=\"#a\">here</a> \
+                    <a class=\"eq-ref\" href=\"#eq-x\">(1.2)</a>";
+        let out = unlink_missing(html);
+        assert!(out.contains("<a href=\"#a\">here</a>"));
+        assert!(out.contains("<span class=\"xref\">(1.2)</span>"));
+        assert!(!out.contains("#eq-x"));
+    }
 }

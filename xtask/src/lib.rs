@@ -10,6 +10,7 @@ pub mod checks;
 pub mod citations;
 pub mod config;
 pub mod directives;
+pub mod exercises;
 pub mod figures;
 pub mod files;
 pub mod handout;

@@ -31,8 +31,8 @@ enum Command {
         #[arg(long, default_value = "book")]
         out: PathBuf,
     },
-    /// Checks the sources without building: language parity, formulas and
-    /// citations.
+    /// Checks the sources without building: language parity, formulas,
+    /// citations and exercises.
     Check,
     /// Trains chapter 4's model on the committed corpus snapshot and
     /// writes its numbers to listings/ch04-language-model/measured.json.
@@ -40,6 +40,18 @@ enum Command {
         /// First write a new snapshot of the German prose (src/de).
         #[arg(long)]
         snapshot: bool,
+    },
+    /// Runs the tests of the code exercises against your stubs in
+    /// exercises/stubs/ and shows which are done and the next one to do.
+    Exercise {
+        /// One exercise (`ch04-4`); default all.
+        id: Option<String>,
+        /// Show the hint of the first exercise not done.
+        #[arg(long)]
+        hint: bool,
+        /// The language of the hint (de or en); default from $LANG.
+        #[arg(long, value_parser = ["de", "en"])]
+        lang: Option<String>,
     },
     /// Builds the book, serves it on 127.0.0.1 and rebuilds what changed
     /// whenever a source changes; the open page reloads itself.
@@ -137,10 +149,17 @@ fn main() -> ExitCode {
                 )
             })
         }
+        Command::Exercise { id, hint, lang } => xtask::exercises::command(
+            &root,
+            id.as_deref(),
+            hint,
+            xtask::exercises::hint_lang(lang.as_deref()),
+        ),
         Command::Check => {
             let mut problems = xtask::checks::parity(&root);
             problems.extend(xtask::checks::formulas(&root));
             problems.extend(xtask::citations::check(&root));
+            problems.extend(xtask::exercises::check(&root));
             xtask::problem::into_result(problems)
                 .map(|()| "sources are consistent".to_string())
         }
