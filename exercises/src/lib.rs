@@ -13,10 +13,28 @@
 pub mod support;
 
 // Chapter 1
+#[cfg_attr(feature = "stubs", path = "../stubs/ch01_7.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch01_7.rs")]
+pub mod ch01_7;
+#[cfg_attr(feature = "stubs", path = "../stubs/ch01_8.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch01_8.rs")]
+pub mod ch01_8;
 
 // Chapter 2
+#[cfg_attr(feature = "stubs", path = "../stubs/ch02_7.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch02_7.rs")]
+pub mod ch02_7;
+#[cfg_attr(feature = "stubs", path = "../stubs/ch02_8.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch02_8.rs")]
+pub mod ch02_8;
 
 // Chapter 3
+#[cfg_attr(feature = "stubs", path = "../stubs/ch03_7.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch03_7.rs")]
+pub mod ch03_7;
+#[cfg_attr(feature = "stubs", path = "../stubs/ch03_8.rs")]
+#[cfg_attr(not(feature = "stubs"), path = "../solutions/ch03_8.rs")]
+pub mod ch03_8;
 
 // Chapter 4
 #[cfg_attr(feature = "stubs", path = "../stubs/ch04_4.rs")]
