@@ -701,7 +701,7 @@ def main():
 
     head = ("what", "shape", "ours (readable)", "ours (fast)",
             "ours (fast, OpenBLAS)", "PyTorch", "NumPy", "fast / PyTorch")
-    table = [head] + [
+    table = [
         (w, s, fmt(r), fmt(f), fmt(fb), fmt(t), fmt(n), ratio(f, t))
         for w, s, r, f, fb, t, n in rows
     ]
@@ -714,15 +714,7 @@ def main():
           f"{load_after:.2f} after; medians of thread CPU time; in the row "
           f"'Adam step vs bandwidth bound' PyTorch's column is the bound "
           f"28 bytes/param ÷ copy bandwidth")
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for r in table[1:]:
-            print("| " + " | ".join(r) + " |")
-    else:
-        widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-        for r in table:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    print_table(head, table, args.markdown)
     if gen:
         def rate(seconds, n_new):
             return "–" if seconds is None else f"{n_new / seconds:,.0f}"
@@ -738,16 +730,7 @@ def main():
             gen_rows.append((str(n_new), rate(o0, n_new), rate(o1, n_new),
                              rate(t0, n_new), rate(t1, n_new),
                              ratio(o0, o1)))
-        if args.markdown:
-            print("| " + " | ".join(gen_head) + " |")
-            print("|" + "---|" * len(gen_head))
-            for r in gen_rows:
-                print("| " + " | ".join(r) + " |")
-        else:
-            for r in [gen_head] + gen_rows:
-                print("  ".join(r))
-
-
+        print_table(gen_head, gen_rows, args.markdown)
     print()
     print("# fused attention (attention_blocked_fast, blocks of 128) and "
           "peak memory beyond the inputs")
