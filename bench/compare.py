@@ -15,10 +15,19 @@ without the KV cache; a second table gives tokens per second.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/compare.py
 
 Options: `--skip-cargo` reuses the last criterion results instead of
-running `cargo bench` again; `--markdown` prints the table as Markdown;
-`--only-blocked` runs only the rows of fused (blocked) attention, which
-also print peak memory (and skip PyTorch's columns with a note if torch is
-not installed).
+running `cargo bench` again; `--markdown` prints the tables as Markdown;
+`--only main,generation,blocked` runs only the named tables (all three by
+default; `blocked`, the rows of fused attention with their peak memory,
+leaves PyTorch's columns empty with a note if torch is not installed);
+`--json DIR` also writes each table with its raw numbers (seconds,
+bytes, tokens per second) and the machine, date and load to
+`DIR/<table>.json`. The book's pages show `bench/results/blocked.json`
+and `bench/results/generation.json` (xtask/src/values/bench.rs), so
+committing a new run of
+
+    python3 bench/compare.py --only generation,blocked --json bench/results
+
+changes the tables on the pages.
 
 Peak memory of fused attention: ours is counted by a global allocator
 that adds up the bytes live at once (the example
@@ -62,7 +71,7 @@ try:
     import torch.nn.functional as F  # noqa: E402
 
     torch.set_num_threads(1)
-except ImportError:  # only --only-blocked runs without it
+except ImportError:  # only `--only blocked` runs without it
     torch = F = None
 ROOT = Path(__file__).resolve().parent.parent
 D_K, N, D_MODEL, HEADS = 64, 512, 512, 8
@@ -444,7 +453,7 @@ def fmt_bytes(b):
     return f"{b} B"
 
 
-def blocked_table(args, cargo_bench):
+def blocked_table(cargo_bench, sizes=BLOCKED_N):
     """The rows of fused attention: time (ours fused, ours unfused fast,
     PyTorch's SDPA, NumPy) and peak memory of each."""
     have_torch = torch is not None
@@ -455,7 +464,7 @@ def blocked_table(args, cargo_bench):
     cargo_bench("ch02-transformer", "transformer", "^attention_blocked/")
     rows = []
     for causal in (False, True):
-        for n in BLOCKED_N:
+        for n in sizes:
             variant = "causal_" if causal else ""
             if have_torch:
                 t_fwd, t_fb, np_fwd, np_fb = blocked_cases(n, causal)
@@ -479,25 +488,67 @@ def blocked_table(args, cargo_bench):
                 np_mem = peak_rss_growth(n, causal, which + 2)
                 best = min(x for x in (t_time, np_time) if x is not None)
                 what = "fused attention" + (", causal" if causal else "")
-                rows.append((f"{what}, {kind}", f"n={n}, d_k=64",
-                             fmt(fused), fmt(unfused), fmt(t_time),
-                             fmt(np_time), ratio(fused, best),
-                             fmt_bytes(ours["fused" + key]),
-                             fmt_bytes(ours["unfused" + key]),
-                             fmt_bytes(t_mem), fmt_bytes(np_mem)))
-    head = ("what", "shape", "ours fused", "ours unfused (fast)",
-            "PyTorch SDPA", "NumPy", "fused / best", "peak: ours fused",
-            "ours unfused", "PyTorch", "NumPy")
-    return head, rows
+                rows.append({
+                    "what": f"{what}, {kind}", "shape": f"n={n}, d_k=64",
+                    "n": n, "causal": causal, "pass": kind,
+                    "ours_fused": fused, "ours_unfused": unfused,
+                    "pytorch": t_time, "numpy": np_time,
+                    "fused_over_best": ratio(fused, best),
+                    "peak_ours_fused": ours["fused" + key],
+                    "peak_ours_unfused": ours["unfused" + key],
+                    "peak_pytorch": t_mem, "peak_numpy": np_mem})
+    return Table("blocked", "fused attention (attention_blocked_fast, "
+                 "blocks of 128) and peak memory beyond the inputs",
+                 BLOCKED_COLUMNS, rows)
+
+
+BLOCKED_COLUMNS = (
+    ("what", "what", "text"), ("shape", "shape", "text"),
+    ("ours_fused", "ours fused", "seconds"),
+    ("ours_unfused", "ours unfused (fast)", "seconds"),
+    ("pytorch", "PyTorch SDPA", "seconds"), ("numpy", "NumPy", "seconds"),
+    ("fused_over_best", "fused / best", "ratio"),
+    ("peak_ours_fused", "peak: ours fused", "bytes"),
+    ("peak_ours_unfused", "ours unfused", "bytes"),
+    ("peak_pytorch", "PyTorch", "bytes"), ("peak_numpy", "NumPy", "bytes"))
+
+
+class Table:
+    """A table of raw numbers: `columns` are (key, title, kind) with kind
+    one of text, seconds, bytes, ratio, rate (per second) or count; each
+    row is a dict by key, None where nothing was measured."""
+
+    def __init__(self, name, title, columns, rows):
+        self.name, self.title = name, title
+        self.columns, self.rows = columns, rows
+
+    def cells(self):
+        return [[FORMAT[kind](row.get(key)) for key, _, kind in self.columns]
+                for row in self.rows]
+
+    def print(self, markdown):
+        print_table([title for _, title, _ in self.columns], self.cells(),
+                    markdown)
+
+    def write_json(self, directory, meta):
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.name}.json"
+        path.write_text(json.dumps({
+            "table": self.name, "title": self.title, **meta,
+            "columns": [{"key": k, "title": t, "kind": kind}
+                        for k, t, kind in self.columns],
+            "rows": self.rows}, indent=1, ensure_ascii=False) + "\n")
+        print(f"# wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
+              file=sys.stderr)
 
 
 def print_table(head, rows, markdown):
-    table = [head] + list(rows)
+    table = [list(head)] + [list(r) for r in rows]
     if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for r in table[1:]:
+        for i, r in enumerate(table):
             print("| " + " | ".join(r) + " |")
+            if i == 0:
+                print("|" + "---|" * len(head))
     else:
         widths = [max(len(r[i]) for r in table) for i in range(len(head))]
         for r in table:
@@ -531,7 +582,17 @@ def fmt(seconds):
 
 
 def ratio(a, b):
-    return "–" if a is None or b is None else f"{a / b:.2f}"
+    return None if a is None or b is None else a / b
+
+
+FORMAT = {
+    "text": lambda x: "–" if x is None else str(x),
+    "seconds": fmt,
+    "bytes": fmt_bytes,
+    "ratio": lambda x: "–" if x is None else f"{x:.2f}",
+    "rate": lambda x: "–" if x is None else f"{x:,.0f}",
+    "count": lambda x: "–" if x is None else f"{x:,}",
+}
 
 
 def machine():
@@ -546,45 +607,25 @@ def machine():
     return name
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip-cargo", action="store_true")
-    ap.add_argument("--markdown", action="store_true")
-    ap.add_argument("--only-blocked", action="store_true")
-    args = ap.parse_args()
-    load_before = os.getloadavg()[0]
-    # What `-lopenblas` links against (Debian's libopenblas-dev).
-    have_openblas = any(Path(d, "libopenblas.so").exists() for d in (
-        "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"))
-    if not have_openblas:
-        print("# libopenblas-dev not installed: no OpenBLAS column "
-              "(apt-get install libopenblas-dev)", file=sys.stderr)
+def cpu_flags():
+    """The vector extensions the listings dispatch on, as /proc/cpuinfo
+    names them."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    return [f.upper().replace("AVX512F", "AVX-512") for f in
+            ("avx512f", "avx2", "fma") if f in flags]
 
-    def cargo_bench(package, bench, pattern, blas=False):
-        """Our side of one group, run right before PyTorch's side, so that
-        both are measured within the same minute on a machine whose
-        memory bandwidth changes with its neighbours' load."""
-        if args.skip_cargo:
-            return
-        features = ["--features", "blas"] if blas else []
-        for build in ([features, []] if blas else [[]]):
-            subprocess.run(
-                ["cargo", "bench", "-p", package, "--bench", bench, *build,
-                 "--", pattern], cwd=ROOT, check=True, stdout=sys.stderr)
 
-    if args.only_blocked:
-        load_before = os.getloadavg()[0]
-        head, rows = blocked_table(args, cargo_bench)
-        print(f"# {machine()}, {os.cpu_count()} cores; one thread; "
-              f"PyTorch {torch.__version__ if torch else 'not installed'}, "
-              f"NumPy {np.__version__}, Python {platform.python_version()}")
-        print(f"# load average (1 min): {load_before:.2f} before, "
-              f"{os.getloadavg()[0]:.2f} after; medians of thread CPU time; "
-              f"fused = attention_blocked_fast, blocks of 128; unfused = "
-              f"attention_fast (+ attention_backward_fast)")
-        print_table(head, rows, args.markdown)
-        return
-
+def main_table(cargo_bench, have_openblas):
+    """The main table: products, attention, layers, Adam, the training
+    step, and generation per token."""
     def ch02(pattern):
         cargo_bench("ch02-transformer", "transformer", pattern,
                     blas=have_openblas)
@@ -672,69 +713,180 @@ def main():
                           ("training step (ch. 4) vs PyTorch batched",
                            batched_f)):
         row(what, shape, "train_step", rust_id, torch_f, None)
+    gen, gen_rows = measure_generation(cargo_bench)
+    rows += gen_rows
+    columns = (
+        ("what", "what", "text"), ("shape", "shape", "text"),
+        ("readable", "ours (readable)", "seconds"),
+        ("fast", "ours (fast)", "seconds"),
+        ("fast_blas", "ours (fast, OpenBLAS)", "seconds"),
+        ("pytorch", "PyTorch", "seconds"), ("numpy", "NumPy", "seconds"),
+        ("fast_over_pytorch", "fast / PyTorch", "ratio"))
+    keys = [k for k, _, _ in columns]
+    table = Table("main", "the listings against PyTorch and NumPy", columns,
+                  [dict(zip(keys, (*r, ratio(r[3], r[5])))) for r in rows])
+    return table, generation_table(gen)
+
+
+def measure_generation(cargo_bench):
+    """Chapter 4's `generate` (criterion) and the same loop in PyTorch:
+    {(new tokens, cache): (ours, PyTorch's) seconds}, and the rows per
+    token for the main table."""
     cargo_bench("ch04-language-model", "generate", "")
-    # Per generated token: criterion times one call of `generate`.
-    gen = {}
-    if (target_dir() / "ch04-generate-bench.safetensors").exists():
-        cases = generation_cases()
-        for n_new in GEN_LENGTHS:
-            for cache in (False, True):
-                ours = criterion_median(
-                    "generate", f"{'cached' if cache else 'uncached'}/{n_new}")
-                before = None if cache else criterion_median(
-                    "generate", f"before/{n_new}")
-                theirs = timeit(cases[(n_new, cache)], samples=7)
-                gen[(n_new, cache)] = (ours, theirs)
-                what = ("generation (ch. 4), per token, "
-                        + ("with KV cache" if cache else "without cache"))
-
-                def per_token(t):
-                    return None if t is None else t / n_new
-
-                rows.append((what, f"{n_new} new tokens, n_ctx=64, d=64, "
-                             "h=4, L=2", per_token(before), per_token(ours),
-                             None, theirs / n_new, None))
-    else:
+    if not (target_dir() / "ch04-generate-bench.safetensors").exists():
         print("# no target/ch04-generate-bench.safetensors: run `cargo "
               "bench -p ch04-language-model --bench generate` first",
               file=sys.stderr)
+        return {}, []
+    cases = generation_cases()
+    gen, rows = {}, []
+    for n_new in GEN_LENGTHS:
+        for cache in (False, True):
+            ours = criterion_median(
+                "generate", f"{'cached' if cache else 'uncached'}/{n_new}")
+            before = None if cache else criterion_median(
+                "generate", f"before/{n_new}")
+            theirs = timeit(cases[(n_new, cache)], samples=7)
+            gen[(n_new, cache)] = (ours, theirs)
+            what = ("generation (ch. 4), per token, "
+                    + ("with KV cache" if cache else "without cache"))
 
-    head = ("what", "shape", "ours (readable)", "ours (fast)",
-            "ours (fast, OpenBLAS)", "PyTorch", "NumPy", "fast / PyTorch")
-    table = [
-        (w, s, fmt(r), fmt(f), fmt(fb), fmt(t), fmt(n), ratio(f, t))
-        for w, s, r, f, fb, t, n in rows
-    ]
-    blocked_head, blocked = blocked_table(args, cargo_bench)
+            def per_token(t):
+                return None if t is None else t / n_new
+
+            # Criterion times one call of `generate`: per generated token.
+            rows.append((what, f"{n_new} new tokens, n_ctx=64, d=64, h=4, "
+                         "L=2", per_token(before), per_token(ours), None,
+                         theirs / n_new, None))
+    return gen, rows
+
+
+def generation_table(gen):
+    """Tokens per second with and without the cache; None if nothing was
+    measured."""
+    if not gen:
+        return None
+    return Table("generation", "generation, tokens per second (chapter 4's "
+                 "default model, f32, one thread, prompt of 4 tokens)",
+                 GENERATION_COLUMNS,
+                 [generation_row(n_new, gen) for n_new in GEN_LENGTHS])
+
+
+GENERATION_COLUMNS = (
+    ("new_tokens", "new tokens", "count"),
+    ("ours_uncached", "ours without cache", "rate"),
+    ("ours_cached", "ours with cache", "rate"),
+    ("pytorch_uncached", "PyTorch without cache", "rate"),
+    ("pytorch_cached", "PyTorch with cache", "rate"),
+    ("cache_speedup", "ours: with / without", "ratio"))
+
+
+def generation_row(n_new, gen):
+    def rate(seconds):
+        return None if seconds is None else n_new / seconds
+
+    (o0, t0), (o1, t1) = gen[(n_new, False)], gen[(n_new, True)]
+    return {"new_tokens": n_new, "ours_uncached": rate(o0),
+            "ours_cached": rate(o1), "pytorch_uncached": rate(t0),
+            "pytorch_cached": rate(t1), "cache_speedup": ratio(o0, o1)}
+
+
+TABLES = ("main", "generation", "blocked")
+
+
+def git_commit():
+    """The commit the measured code was built from, `+changes` if the
+    working tree differed from it."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, text=True,
+                              capture_output=True).stdout.strip()
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return commit + ("+changes" if dirty else "")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-cargo", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--only", default=",".join(TABLES),
+                    help="comma-separated: " + ", ".join(TABLES))
+    ap.add_argument("--json", type=Path, metavar="DIR")
+    ap.add_argument("--blocked-n", default=",".join(map(str, BLOCKED_N)),
+                    help="the lengths n of fused attention (a quick look: "
+                    "1024)")
+    args = ap.parse_args()
+    blocked_n = tuple(int(n) for n in args.blocked_n.split(","))
+    only = set(args.only.split(","))
+    if not only <= set(TABLES):
+        ap.error(f"--only takes {', '.join(TABLES)}, not "
+                 f"{', '.join(sorted(only - set(TABLES)))}")
+    if torch is None and only != {"blocked"}:
+        ap.error("torch is not installed (pip install torch); without it "
+                 "only `--only blocked` runs")
+    load_before = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    # What `-lopenblas` links against (Debian's libopenblas-dev).
+    have_openblas = any(Path(d, "libopenblas.so").exists() for d in (
+        "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"))
+    if not have_openblas and "main" in only:
+        print("# libopenblas-dev not installed: no OpenBLAS column "
+              "(apt-get install libopenblas-dev)", file=sys.stderr)
+
+    def cargo_bench(package, bench, pattern, blas=False):
+        """Our side of one group, run right before PyTorch's side, so that
+        both are measured within the same minute on a machine whose
+        memory bandwidth changes with its neighbours' load."""
+        if args.skip_cargo:
+            return
+        features = ["--features", "blas"] if blas else []
+        for build in ([features, []] if blas else [[]]):
+            subprocess.run(
+                ["cargo", "bench", "-p", package, "--bench", bench, *build,
+                 "--", pattern], cwd=ROOT, check=True, stdout=sys.stderr)
+
+    tables = []
+    if only & {"main", "generation"}:
+        if "main" in only:
+            main, generation = main_table(cargo_bench, have_openblas)
+            tables.append(main)
+        else:
+            generation = generation_table(measure_generation(cargo_bench)[0])
+        if "generation" in only:
+            tables.append(generation)
+    if "blocked" in only:
+        tables.append(blocked_table(cargo_bench, blocked_n))
+    tables = [t for t in tables if t is not None]
     load_after = os.getloadavg()[0]
-    print(f"# {machine()}, {os.cpu_count()} cores; one thread; "
-          f"PyTorch {torch.__version__}, NumPy {np.__version__}, "
-          f"Python {platform.python_version()}")
+    meta = {
+        "date": started,
+        "machine": {"cpu": machine(), "cores": os.cpu_count(),
+                    "vector": cpu_flags(), "threads": 1},
+        "versions": {
+            "pytorch": torch.__version__ if torch else None,
+            "numpy": np.__version__, "python": platform.python_version(),
+            "rustc": subprocess.run(["rustc", "--version"], text=True,
+                                    capture_output=True).stdout.strip()},
+        "commit": git_commit(),
+        "load_average_1min": {"before": round(load_before, 2),
+                              "after": round(load_after, 2)},
+        "timing": "medians of the CPU time of the measuring thread",
+    }
+    print(f"# {machine()} ({', '.join(cpu_flags())}), {os.cpu_count()} "
+          f"cores; one thread; PyTorch "
+          f"{torch.__version__ if torch else 'not installed'}, NumPy "
+          f"{np.__version__}, Python {platform.python_version()}")
     print(f"# load average (1 min): {load_before:.2f} before, "
-          f"{load_after:.2f} after; medians of thread CPU time; in the row "
-          f"'Adam step vs bandwidth bound' PyTorch's column is the bound "
-          f"28 bytes/param ÷ copy bandwidth")
-    print_table(head, table, args.markdown)
-    if gen:
-        def rate(seconds, n_new):
-            return "–" if seconds is None else f"{n_new / seconds:,.0f}"
+          f"{load_after:.2f} after; medians of thread CPU time")
+    if "main" in only:
+        print("# in the row 'Adam step vs bandwidth bound' PyTorch's column "
+              "is the bound 28 bytes/param ÷ copy bandwidth")
+    for t in tables:
         print()
-        print("generation, tokens per second (chapter 4's default model, "
-              "f32, one thread, prompt of 4 tokens)")
-        gen_head = ("new tokens", "ours without cache", "ours with cache",
-                    "PyTorch without cache", "PyTorch with cache",
-                    "ours: with / without")
-        gen_rows = []
-        for n_new in GEN_LENGTHS:
-            (o0, t0), (o1, t1) = gen[(n_new, False)], gen[(n_new, True)]
-            gen_rows.append((str(n_new), rate(o0, n_new), rate(o1, n_new),
-                             rate(t0, n_new), rate(t1, n_new),
-                             ratio(o0, o1)))
-        print_table(gen_head, gen_rows, args.markdown)
-    print()
-    print("# fused attention (attention_blocked_fast, blocks of 128) and "
-          "peak memory beyond the inputs")
-    print_table(blocked_head, blocked, args.markdown)
+        print(f"# {t.title}")
+        t.print(args.markdown)
+        if args.json:
+            t.write_json(args.json, meta)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ use anyhow::Result;
 
 use crate::lang::Lang;
 
+mod bench;
 mod ch01;
 mod ch02;
 mod ch03;
@@ -54,6 +55,14 @@ pub enum Value {
     Text(String),
     /// A text in each language (de, en), such as a date.
     Words([String; 2]),
+    /// A time in seconds, written with three significant digits in µs,
+    /// ms or s: `6,30 ms`, `56,3 µs`.
+    Seconds(f64),
+    /// A size in bytes, written with three significant digits in KiB,
+    /// MiB or GiB: `453 KiB`, `1,00 GiB`.
+    Bytes(f64),
+    /// A table cell where nothing was measured: `–`.
+    Missing,
     /// A short table: a header row and rows of cells.
     Table(Table),
 }
@@ -111,8 +120,13 @@ pub struct Entry {
 }
 
 /// The values of each chapter.
-static CHAPTERS: &[&[Entry]] =
-    &[ch01::VALUES, ch02::VALUES, ch03::VALUES, ch04::VALUES];
+static CHAPTERS: &[&[Entry]] = &[
+    ch01::VALUES,
+    ch02::VALUES,
+    ch03::VALUES,
+    ch04::VALUES,
+    bench::VALUES,
+];
 
 /// Every value the pages may name.
 pub fn all() -> impl Iterator<Item = &'static Entry> {
@@ -154,12 +168,20 @@ pub fn get(id: &str) -> Result<Value, String> {
 /// `Err("NaN")` or `Err("infinite")` if a number in `value` is not finite.
 fn check_finite(value: &Value) -> Result<(), &'static str> {
     match value {
-        Value::Number(x, _) | Value::Tex(x, _) | Value::Scientific(x, _)
+        Value::Number(x, _)
+        | Value::Tex(x, _)
+        | Value::Scientific(x, _)
+        | Value::Seconds(x)
+        | Value::Bytes(x)
             if x.is_nan() =>
         {
             Err("NaN")
         }
-        Value::Number(x, _) | Value::Tex(x, _) | Value::Scientific(x, _)
+        Value::Number(x, _)
+        | Value::Tex(x, _)
+        | Value::Scientific(x, _)
+        | Value::Seconds(x)
+        | Value::Bytes(x)
             if x.is_infinite() =>
         {
             Err("infinite")
@@ -222,6 +244,20 @@ pub fn scientific(x: f64, sig: usize, lang: Lang) -> String {
     }
 }
 
+/// `x` in the largest of `units` (name, size) that it reaches (the last
+/// one if none), with three significant digits and a no-break space
+/// before the unit.
+fn with_unit(x: f64, units: &[(&str, f64)], lang: Lang) -> String {
+    let (name, size) = units
+        .iter()
+        .find(|(_, size)| x.abs() >= *size)
+        .or(units.last())
+        .copied()
+        .unwrap_or(("", 1.0));
+    let number = format_number(x / size, Digits::Significant(3), lang);
+    format!("{number}\u{a0}{name}")
+}
+
 /// The digits of an integer grouped by thousands: in German with a narrow
 /// no-break space from five digits on (`2000`, `10 000`), in English with
 /// a comma from four (`2,000`).
@@ -259,6 +295,22 @@ impl Value {
             Value::Count(n) => group(&n.to_string(), lang),
             Value::Text(t) => t.clone(),
             Value::Words(w) => lang.pick(&w[0], &w[1]).to_string(),
+            Value::Seconds(x) => with_unit(
+                *x,
+                &[("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)],
+                lang,
+            ),
+            Value::Bytes(x) => with_unit(
+                *x,
+                &[
+                    ("GiB", 1024.0 * 1024.0 * 1024.0),
+                    ("MiB", 1024.0 * 1024.0),
+                    ("KiB", 1024.0),
+                    ("B", 1.0),
+                ],
+                lang,
+            ),
+            Value::Missing => "–".to_string(),
             Value::Table(_) => {
                 return Err("is a table: show it with `{{#table}}`".into());
             }
@@ -282,7 +334,13 @@ impl Value {
         // up.
         let align: String = (0..header.len())
             .map(|c| match t.rows.first().and_then(|r| r.get(c)) {
-                Some(Value::Number(..) | Value::Count(_)) => "--:|",
+                Some(
+                    Value::Number(..)
+                    | Value::Count(_)
+                    | Value::Seconds(_)
+                    | Value::Bytes(_)
+                    | Value::Missing,
+                ) => "--:|",
                 _ => "---|",
             })
             .collect();
@@ -366,6 +424,27 @@ mod tests {
         assert_eq!(group("106591", Lang::En), "106,591");
         assert_eq!(group("1234567", Lang::En), "1,234,567");
         assert_eq!(group("999", Lang::En), "999");
+    }
+
+    #[test]
+    fn times_and_sizes_take_their_unit() {
+        let cases = [
+            (Value::Seconds(6.2977e-3), "6,30\u{a0}ms", "6.30\u{a0}ms"),
+            (Value::Seconds(56.31e-6), "56,3\u{a0}µs", "56.3\u{a0}µs"),
+            (Value::Seconds(1.64296), "1,64\u{a0}s", "1.64\u{a0}s"),
+            (Value::Bytes(464_384.0), "454\u{a0}KiB", "454\u{a0}KiB"),
+            (Value::Bytes(1073741824.0), "1,00\u{a0}GiB", "1.00\u{a0}GiB"),
+            (Value::Bytes(512.0), "512\u{a0}B", "512\u{a0}B"),
+            (Value::Missing, "–", "–"),
+        ];
+        for (v, de, en) in cases {
+            assert_eq!(v.inline(Lang::De).unwrap(), de, "{v:?}");
+            assert_eq!(v.inline(Lang::En).unwrap(), en, "{v:?}");
+        }
+        assert_eq!(
+            check_finite(&Value::Seconds(f64::INFINITY)),
+            Err("infinite")
+        );
     }
 
     #[test]

@@ -11,10 +11,28 @@ use super::{Digits, Entry, Table, Value, header, words};
 mod deviations;
 
 /// The values of chapter 2.
-pub const VALUES: &[Entry] = &[Entry {
-    id: "ch02.deviations",
-    compute: deviation_table,
-}];
+pub const VALUES: &[Entry] = &[
+    Entry {
+        id: "ch02.deviations",
+        compute: deviation_table,
+    },
+    // The worked memory count of the page „Attention in Blöcken“ /
+    // "Attention in blocks": n = 4096, d = 64, blocks of 128, f32.
+    Entry {
+        id: "ch02.working_set_unfused_mib",
+        compute: || Ok(Value::Count(worked_example().unfused as u64 >> 20)),
+    },
+    Entry {
+        id: "ch02.working_set_fused_kib",
+        compute: || Ok(Value::Count(worked_example().fused as u64 >> 10)),
+    },
+];
+
+/// The working set of the page's example; its sizes are typed on the page
+/// (4096 = 2^12 tokens, d = 64, b = 128), its totals come from here.
+fn worked_example() -> ch02_transformer::blocked::WorkingSet {
+    ch02_transformer::blocked::working_set::<f32>(4096, 4096, 64, 128)
+}
 
 /// The functions of the table by the test's name: (de, en).
 const NAMES: [(&str, &str, &str); 14] = [

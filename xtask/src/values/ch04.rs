@@ -16,6 +16,18 @@ use crate::measure::{Measured, SNAPSHOT, committed, repo_root};
 
 /// The values of chapter 4.
 pub const VALUES: &[Entry] = &[
+    // The KV cache of the program's model (page „Text erzeugen“ /
+    // "Generating text"): entries and KiB in f32 of a full window.
+    Entry {
+        id: "ch04.kv_cache_entries",
+        compute: || {
+            Ok(Value::Tex(kv_cache_entries()? as f64, Digits::Decimals(0)))
+        },
+    },
+    Entry {
+        id: "ch04.kv_cache_kib",
+        compute: || Ok(Value::Count((kv_cache_entries()? * 4 / 1024) as u64)),
+    },
     Entry {
         id: "ch04.snapshot_chars",
         compute: || Ok(Value::Count(m()?.snapshot.chars as u64)),
@@ -206,6 +218,20 @@ fn sample_html(sample: &str) -> String {
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// The entries of a full KV cache of the program's model, as
+/// `KvCache::n_entries` counts them.
+fn kv_cache_entries() -> Result<usize> {
+    use ch04_language_model::kv_cache::KvCache;
+    use ch04_language_model::model::Model;
+    let config = Config {
+        vocab_size: m()?.results.vocab_size,
+        ..Config::PROGRAM
+    };
+    let model =
+        Model::<f32>::new(config, 0).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(KvCache::new(&model).n_entries())
 }
 
 fn m() -> Result<&'static Measured> {

@@ -1,0 +1,284 @@
+//! Measured tables of `bench/compare.py`: fused attention (chapter 2,
+//! „Attention in Blöcken“ / "Attention in blocks") and generation with
+//! and without the KV cache (chapter 4, „Text erzeugen“ / "Generating
+//! text"). The script writes them with raw numbers (seconds, bytes,
+//! tokens per second), the machine, the date and the load:
+//!
+//! ```console
+//! python3 bench/compare.py --only generation,blocked --json bench/results
+//! ```
+//!
+//! The pages name the tables and the circumstances of the run; the numbers
+//! change only when a new run is committed.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Digits, Entry, Table, Value, date, format_number, header, words};
+use crate::lang::Lang::{De, En};
+use crate::measure::repo_root;
+
+/// The values of the measured tables.
+pub const VALUES: &[Entry] = &[
+    Entry {
+        id: "ch02.bench_blocked_time",
+        compute: blocked_time,
+    },
+    Entry {
+        id: "ch02.bench_blocked_memory",
+        compute: blocked_memory,
+    },
+    Entry {
+        id: "ch02.bench_blocked_date",
+        compute: || date(&run("blocked")?.date),
+    },
+    Entry {
+        id: "ch02.bench_blocked_machine",
+        compute: || machine(&run("blocked")?),
+    },
+    Entry {
+        id: "ch02.bench_blocked_load",
+        compute: || load(&run("blocked")?),
+    },
+    Entry {
+        id: "ch04.bench_generation",
+        compute: generation,
+    },
+    Entry {
+        id: "ch04.bench_generation_date",
+        compute: || date(&run("generation")?.date),
+    },
+    Entry {
+        id: "ch04.bench_generation_machine",
+        compute: || machine(&run("generation")?),
+    },
+    Entry {
+        id: "ch04.bench_generation_load",
+        compute: || load(&run("generation")?),
+    },
+];
+
+/// One table as `bench/compare.py --json` writes it.
+#[derive(Deserialize)]
+struct Run {
+    date: String,
+    machine: Machine,
+    versions: Versions,
+    load_average_1min: Load,
+    rows: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct Machine {
+    cpu: String,
+    cores: u32,
+    vector: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Versions {
+    pytorch: Option<String>,
+    numpy: String,
+}
+
+#[derive(Deserialize)]
+struct Load {
+    before: f64,
+    after: f64,
+}
+
+/// A row of a table: its cells by column key.
+type Row = serde_json::Map<String, Json>;
+
+/// Where the committed tables are.
+pub const RESULTS: &str = "bench/results";
+
+fn run(table: &str) -> Result<Run> {
+    let path: PathBuf = repo_root().join(RESULTS).join(format!("{table}.json"));
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{} is missing: run `python3 bench/compare.py --only {table} \
+             --json {RESULTS}`",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a table of compare.py", path.display())
+    })
+}
+
+/// The CPU, its vector extensions, the cores, the peers' versions:
+/// „AMD EPYC (AVX2, FMA), 2 Kerne; PyTorch 2.15.0, NumPy 2.4.6“.
+fn machine(run: &Run) -> Result<Value> {
+    let m = &run.machine;
+    let vector = if m.vector.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", m.vector.join(", "))
+    };
+    let torch = run
+        .versions
+        .pytorch
+        .as_ref()
+        .map(|v| format!("PyTorch {v}, "))
+        .unwrap_or_default();
+    let peers = format!("{torch}NumPy {}", run.versions.numpy);
+    Ok(words(
+        &format!("{}{vector}, {} Kerne; {peers}", m.cpu, m.cores),
+        &format!("{}{vector}, {} cores; {peers}", m.cpu, m.cores),
+    ))
+}
+
+/// The 1-minute load average before and after the run: „0,4 vorher, 1,1
+/// nachher“.
+fn load(run: &Run) -> Result<Value> {
+    let l = &run.load_average_1min;
+    let f = |x: f64, lang| format_number(x, Digits::Decimals(1), lang);
+    Ok(words(
+        &format!("{} vorher, {} nachher", f(l.before, De), f(l.after, De)),
+        &format!("{} before, {} after", f(l.before, En), f(l.after, En)),
+    ))
+}
+
+/// A number of a row; `Missing` where nothing was measured.
+fn cell(row: &Row, key: &str, make: fn(f64) -> Value) -> Result<Value> {
+    match row.get(key) {
+        None => bail!("a row has no column `{key}`"),
+        Some(Json::Null) => Ok(Value::Missing),
+        Some(x) => x
+            .as_f64()
+            .map(make)
+            .with_context(|| format!("column `{key}` holds {x}, not a number")),
+    }
+}
+
+/// The mask, the pass and n of a row of fused attention.
+fn blocked_labels(row: &Row) -> Result<Vec<Value>> {
+    let causal = row
+        .get("causal")
+        .and_then(Json::as_bool)
+        .context("no `causal`")?;
+    let pass = row
+        .get("pass")
+        .and_then(Json::as_str)
+        .context("no `pass`")?;
+    let n = row.get("n").and_then(Json::as_u64).context("no `n`")?;
+    Ok(vec![
+        if causal {
+            words("kausal", "causal")
+        } else {
+            words("keine", "none")
+        },
+        match pass {
+            "fwd" => words("vorwärts", "forward"),
+            "fwd+bwd" => words("vor- und rückwärts", "forward and backward"),
+            other => bail!("unknown pass `{other}`"),
+        },
+        Value::Count(n),
+    ])
+}
+
+const BLOCKED_LABELS: [(&str, &str); 3] =
+    [("Maske", "mask"), ("Durchlauf", "pass"), ("$n$", "$n$")];
+
+/// Time of fused attention against the unfused version and the peers.
+fn blocked_time() -> Result<Value> {
+    let mut rows = Vec::new();
+    for row in run("blocked")?.rows {
+        let mut cells = blocked_labels(&row)?;
+        for key in ["ours_fused", "ours_unfused", "pytorch", "numpy"] {
+            cells.push(cell(&row, key, Value::Seconds)?);
+        }
+        cells.push(cell(&row, "fused_over_best", |x| {
+            Value::Number(x, Digits::Decimals(2))
+        })?);
+        rows.push(cells);
+    }
+    let mut columns = BLOCKED_LABELS.to_vec();
+    columns.extend([
+        ("in Blöcken", "fused"),
+        ("ohne Blöcke", "unfused"),
+        ("PyTorch (SDPA)", "PyTorch (SDPA)"),
+        ("NumPy", "NumPy"),
+        ("in Blöcken ÷ bester", "fused ÷ best"),
+    ]);
+    Ok(Value::Table(Table {
+        header: header(&columns),
+        rows,
+    }))
+}
+
+/// Peak memory beyond the inputs, for the rows without a mask (the causal
+/// mask does not change what a call holds).
+fn blocked_memory() -> Result<Value> {
+    let mut rows = Vec::new();
+    for row in run("blocked")?.rows {
+        if row.get("causal").and_then(Json::as_bool) != Some(false) {
+            continue;
+        }
+        let mut cells = blocked_labels(&row)?;
+        cells.remove(0);
+        for key in [
+            "peak_ours_fused",
+            "peak_ours_unfused",
+            "peak_pytorch",
+            "peak_numpy",
+        ] {
+            cells.push(cell(&row, key, Value::Bytes)?);
+        }
+        rows.push(cells);
+    }
+    if rows.is_empty() {
+        bail!("no row without a mask");
+    }
+    let mut columns = BLOCKED_LABELS[1..].to_vec();
+    columns.extend([
+        ("in Blöcken", "fused"),
+        ("ohne Blöcke", "unfused"),
+        ("PyTorch (SDPA)", "PyTorch (SDPA)"),
+        ("NumPy", "NumPy"),
+    ]);
+    Ok(Value::Table(Table {
+        header: header(&columns),
+        rows,
+    }))
+}
+
+/// Tokens per second with and without the cache, ours and PyTorch's.
+fn generation() -> Result<Value> {
+    let rate = |x: f64| Value::Number(x, Digits::Decimals(0));
+    let mut rows = Vec::new();
+    for row in run("generation")?.rows {
+        let n = row
+            .get("new_tokens")
+            .and_then(Json::as_u64)
+            .context("no `new_tokens`")?;
+        let mut cells = vec![Value::Count(n)];
+        for key in [
+            "ours_uncached",
+            "ours_cached",
+            "pytorch_uncached",
+            "pytorch_cached",
+        ] {
+            cells.push(cell(&row, key, rate)?);
+        }
+        cells.push(cell(&row, "cache_speedup", |x| {
+            Value::Number(x, Digits::Decimals(1))
+        })?);
+        rows.push(cells);
+    }
+    Ok(Value::Table(Table {
+        header: header(&[
+            ("neue Zeichen", "new characters"),
+            ("wir, ohne Cache", "ours, no cache"),
+            ("wir, mit Cache", "ours, cache"),
+            ("PyTorch, ohne Cache", "PyTorch, no cache"),
+            ("PyTorch, mit Cache", "PyTorch, cache"),
+            ("wir: mit ÷ ohne", "ours: cache ÷ none"),
+        ]),
+        rows,
+    }))
+}
