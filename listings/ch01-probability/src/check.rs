@@ -17,6 +17,27 @@ pub fn check_distribution<T: Real>(
     what: &'static str,
     p: &DVector<T>,
 ) -> Result<(), Error> {
+    check_non_negative(p, what, (what, "every entry ≥ 0"))?;
+    let sum = p.sum();
+    if (sum - T::one()).abs() > sum_tolerance::<T>() {
+        return Err(Error::Sum {
+            what,
+            got: sum.into(),
+            tolerance: sum_tolerance::<T>().into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `p` has at least one entry and that every entry is a
+/// finite number ≥ 0. `what` names `p` in the errors; `(entry,
+/// requirement)` name one entry and the bound it must satisfy in the error
+/// for a negative entry.
+pub fn check_non_negative<T: Real>(
+    p: &DVector<T>,
+    what: &'static str,
+    (entry, requirement): (&'static str, &'static str),
+) -> Result<(), Error> {
     if p.is_empty() {
         return Err(Error::Empty { what });
     }
@@ -27,19 +48,11 @@ pub fn check_distribution<T: Real>(
         }
         if value < 0.0 {
             return Err(Error::Domain {
-                what,
-                requirement: "every entry ≥ 0",
+                what: entry,
+                requirement,
                 value,
             });
         }
-    }
-    let sum = p.sum();
-    if (sum - T::one()).abs() > sum_tolerance::<T>() {
-        return Err(Error::Sum {
-            what,
-            got: sum.into(),
-            tolerance: sum_tolerance::<T>().into(),
-        });
     }
     Ok(())
 }

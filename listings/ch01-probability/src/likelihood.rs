@@ -5,6 +5,8 @@
 use nalgebra::DVector;
 use notation::{Error, Real};
 
+use crate::check::check_non_negative;
+
 // ANCHOR: likelihood
 /// The likelihood: the probability that the model gives the whole data
 /// set, the product of what it gives each independent sample.
@@ -133,22 +135,9 @@ pub fn underflow_demo(n: usize, p: f64) -> Result<Underflow, Error> {
 /// Checks the values `P(x_i; θ)` of a data set: at least one, each a
 /// finite number ≥ 0. (For a density they may exceed 1.)
 fn check_model_probabilities<T: Real>(p: &DVector<T>) -> Result<(), Error> {
-    let what = "model probabilities P(x_i; θ)";
-    if p.is_empty() {
-        return Err(Error::Empty { what });
-    }
-    for (index, &p_i) in p.iter().enumerate() {
-        let value: f64 = p_i.into();
-        if !value.is_finite() {
-            return Err(Error::NotFinite { what, index, value });
-        }
-        if value < 0.0 {
-            return Err(Error::Domain {
-                what: "a model probability P(x_i; θ)",
-                requirement: "P(x_i; θ) ≥ 0",
-                value,
-            });
-        }
-    }
-    Ok(())
+    check_non_negative(
+        p,
+        "model probabilities P(x_i; θ)",
+        ("a model probability P(x_i; θ)", "P(x_i; θ) ≥ 0"),
+    )
 }

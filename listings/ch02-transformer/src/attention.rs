@@ -162,7 +162,7 @@ pub fn attention_output_fast<T: Real>(
 
 /// The checks of the fast variants: those of [`attention`], and finite
 /// `Q` and `K`; returns the kind of mask for the kernels.
-fn check_fast<'a, T: Real>(
+pub(crate) fn check_fast<'a, T: Real>(
     q: &DMatrix<T>,
     k: &DMatrix<T>,
     v: &DMatrix<T>,
@@ -217,9 +217,7 @@ pub fn attention_backward<T: Real>(
     fwd: &Attention<T>,
     d_out: &DMatrix<T>,
 ) -> Result<AttentionGrads<T>, Error> {
-    let (n_q, n_k) = (q.nrows(), k.nrows());
-    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
-    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
+    check_backward(q, k, v, fwd, d_out)?;
     let scale = T::one() / lit::<T>(q.ncols() as f64).sqrt();
     let p = &fwd.weights;
     let d_v = p.transpose() * d_out;
@@ -244,9 +242,21 @@ pub fn attention_backward_fast<T: Real>(
     fwd: &Attention<T>,
     d_out: &DMatrix<T>,
 ) -> Result<AttentionGrads<T>, Error> {
-    let (n_q, n_k) = (q.nrows(), k.nrows());
-    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
-    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")?;
+    check_backward(q, k, v, fwd, d_out)?;
     let (d_q, d_k, d_v) = kernel::attend_backward(q, k, v, &fwd.weights, d_out);
     Ok(AttentionGrads { d_q, d_k, d_v })
+}
+
+/// The checks of both backward passes: `P` of shape `(n_q, n_k)` and
+/// `∂L/∂O` of shape `(n_q, d_v)`.
+fn check_backward<T: Real>(
+    q: &DMatrix<T>,
+    k: &DMatrix<T>,
+    v: &DMatrix<T>,
+    fwd: &Attention<T>,
+    d_out: &DMatrix<T>,
+) -> Result<(), Error> {
+    let (n_q, n_k) = (q.nrows(), k.nrows());
+    shape::shape("P", &fwd.weights, (n_q, n_k), "n_q, n_k")?;
+    shape::shape("∂L/∂O", d_out, (n_q, v.ncols()), "n_q, d_v")
 }

@@ -122,7 +122,7 @@ impl<T: Real> EncoderBlock<T> {
         x: &DMatrix<T>,
         mask: Option<&DMatrix<T>>,
     ) -> Result<EncoderBlockCache<T>, Error> {
-        match self.norm_position {
+        let (norm1, attention, z, norm2, ffn, y) = match self.norm_position {
             NormPosition::Post => {
                 let attention = self.attention.forward(x, x, mask)?;
                 // Residual: the sublayer adds to its input, then LN.
@@ -130,17 +130,8 @@ impl<T: Real> EncoderBlock<T> {
                 let z = norm1.output.clone();
                 let ffn = self.ffn.forward(&z)?;
                 let norm2 = self.norm2.forward(&(&z + &ffn.output))?;
-                let output = norm2.output.clone();
-                let x = x.clone();
-                Ok(EncoderBlockCache {
-                    x,
-                    norm1,
-                    attention,
-                    norm2,
-                    ffn,
-                    z,
-                    output,
-                })
+                let y = norm2.output.clone();
+                (norm1, attention, z, norm2, ffn, y)
             }
             NormPosition::Pre => {
                 // LN first; the residual path X → Z → Y carries X itself.
@@ -150,19 +141,19 @@ impl<T: Real> EncoderBlock<T> {
                 let z = x + &attention.output;
                 let norm2 = self.norm2.forward(&z)?;
                 let ffn = self.ffn.forward(&norm2.output)?;
-                let output = &z + &ffn.output;
-                let x = x.clone();
-                Ok(EncoderBlockCache {
-                    x,
-                    norm1,
-                    attention,
-                    norm2,
-                    ffn,
-                    z,
-                    output,
-                })
+                let y = &z + &ffn.output;
+                (norm1, attention, z, norm2, ffn, y)
             }
-        }
+        };
+        Ok(EncoderBlockCache {
+            x: x.clone(),
+            norm1,
+            attention,
+            norm2,
+            ffn,
+            z,
+            output: y,
+        })
     }
 }
 // ANCHOR_END: block
@@ -216,7 +207,7 @@ impl<T: Real> EncoderBlock<T> {
     ) -> Result<EncoderBlockGrads<T>, Error> {
         shape::shape("∂L/∂Y", d_y, cache.output.shape(), "n, d_model")?;
         let x = &cache.x;
-        match self.norm_position {
+        let (d_x, attention, norm1, ffn, norm2) = match self.norm_position {
             NormPosition::Post => {
                 // Y = LN_2(R_2), R_2 = Z + FFN(Z).
                 let norm2 = self.norm2.backward(&cache.norm2, d_y)?;
@@ -229,13 +220,7 @@ impl<T: Real> EncoderBlock<T> {
                 let attention =
                     self.attention.backward(x, x, &cache.attention, d_r1)?;
                 let d_x = d_r1 + &attention.d_x_q + &attention.d_x_kv;
-                Ok(EncoderBlockGrads {
-                    d_x,
-                    attention,
-                    norm1,
-                    ffn,
-                    norm2,
-                })
+                (d_x, attention, norm1, ffn, norm2)
             }
             NormPosition::Pre => {
                 // Y = Z + FFN(LN_2(Z)).
@@ -250,15 +235,16 @@ impl<T: Real> EncoderBlock<T> {
                 let d_u = &attention.d_x_q + &attention.d_x_kv;
                 let norm1 = self.norm1.backward(&cache.norm1, &d_u)?;
                 let d_x = &d_z + &norm1.d_x;
-                Ok(EncoderBlockGrads {
-                    d_x,
-                    attention,
-                    norm1,
-                    ffn,
-                    norm2,
-                })
+                (d_x, attention, norm1, ffn, norm2)
             }
-        }
+        };
+        Ok(EncoderBlockGrads {
+            d_x,
+            attention,
+            norm1,
+            ffn,
+            norm2,
+        })
     }
 }
 // ANCHOR_END: block_backward
@@ -408,7 +394,6 @@ impl<T: Real> EncoderBlock<T> {
         let d_x_kv = &w_k.d_x + &w_v.d_x;
         let d_u = &w_q.d_x + &d_x_kv;
         let norm1 = self.norm1.backward_fast(&c.norm1, &d_u)?;
-        let d_x = &d_z + &norm1.d_x;
         let attention = MultiHeadGrads {
             d_x_q: w_q.d_x.clone(),
             d_x_kv,
@@ -418,7 +403,7 @@ impl<T: Real> EncoderBlock<T> {
             w_o,
         };
         Ok(EncoderBlockGrads {
-            d_x,
+            d_x: &d_z + &norm1.d_x,
             attention,
             norm1,
             ffn,

@@ -198,6 +198,21 @@ pub struct Config {
     pub n_layers: usize,
 }
 
+impl Config {
+    /// The toy model of chapter 2, „Ein vollständiger Vorwärtsdurchlauf“ /
+    /// "A complete forward pass": `V_src = 10`, `V_tgt = 9`,
+    /// `d_model = 8`, 2 heads, `d_ff = 16`, 2 blocks each. Its figure and
+    /// its tests use it.
+    pub const TOY: Config = Config {
+        src_vocab: 10,
+        tgt_vocab: 9,
+        d_model: 8,
+        n_heads: 2,
+        d_ff: 16,
+        n_layers: 2,
+    };
+}
+
 /// Embeds token ids: row `t` is `E[tokens[t]] · √d_model + PE(t)`, as in
 /// Vaswani et al. (2017), section 3.4.
 pub fn embed<T: Real>(

@@ -37,6 +37,14 @@ pub struct LayerNormCache<T: Real> {
     pub output: DMatrix<T>,
 }
 
+impl<T: Real> LayerNormCache<T> {
+    /// The check of both backward passes: an upstream gradient `∂L/∂Y` of
+    /// the shape of the forward output, `(n, d)`.
+    fn check_upstream(&self, d_y: &DMatrix<T>) -> Result<(), Error> {
+        shape::shape("∂L/∂Y", d_y, self.x_hat.shape(), "n tokens, d")
+    }
+}
+
 impl<T: Real> LayerNorm<T> {
     /// Layer normalization with the given `γ`, `β` and `ε`.
     ///
@@ -194,8 +202,8 @@ impl<T: Real> LayerNorm<T> {
         cache: &LayerNormCache<T>,
         d_y: &DMatrix<T>,
     ) -> Result<LayerNormGrads<T>, Error> {
+        cache.check_upstream(d_y)?;
         let x_hat = &cache.x_hat;
-        shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
         let d_t = lit::<T>(x_hat.ncols() as f64);
         let d_beta = row_sum(d_y);
         let d_gamma = row_sum(&d_y.component_mul(x_hat));
@@ -232,10 +240,10 @@ impl<T: Real> LayerNorm<T> {
         cache: &LayerNormCache<T>,
         d_y: &DMatrix<T>,
     ) -> Result<LayerNormGrads<T>, Error> {
-        let x_hat = &cache.x_hat;
-        shape::shape("∂L/∂Y", d_y, x_hat.shape(), "n tokens, d")?;
+        cache.check_upstream(d_y)?;
+        let args = (&cache.x_hat, d_y, &self.gamma, &cache.inv_std);
         let (d_x, d_gamma, d_beta) = machine::wide!(
-            backward_kernel::<T>((x_hat, d_y, &self.gamma, &cache.inv_std)):
+            backward_kernel::<T>(args):
                 (&DMatrix<T>, &DMatrix<T>, &DMatrix<T>, &DVector<T>)
                 => (DMatrix<T>, DMatrix<T>, DMatrix<T>)
         );

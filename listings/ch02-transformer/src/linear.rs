@@ -138,9 +138,7 @@ impl<T: Real> Linear<T> {
         x: &DMatrix<T>,
         d_y: &DMatrix<T>,
     ) -> Result<LinearGrads<T>, Error> {
-        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
-        let out = (x.nrows(), self.d_out());
-        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
+        self.check_backward(x, d_y)?;
         Ok(LinearGrads {
             d_x: d_y * self.w.transpose(),
             d_w: x.transpose() * d_y,
@@ -163,11 +161,21 @@ impl<T: Real> Linear<T> {
         x: &DMatrix<T>,
         d_y: &DMatrix<T>,
     ) -> Result<LinearGrads<T>, Error> {
-        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
-        let out = (x.nrows(), self.d_out());
-        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")?;
+        self.check_backward(x, d_y)?;
         let (d_x, d_w, d_b) = linear_backward_kernel(x, &self.w, d_y);
         Ok(LinearGrads { d_x, d_w, d_b })
+    }
+
+    /// The checks of both backward passes: `x` with `d_in` columns, `d_y`
+    /// of shape `(n, d_out)`.
+    fn check_backward(
+        &self,
+        x: &DMatrix<T>,
+        d_y: &DMatrix<T>,
+    ) -> Result<(), Error> {
+        shape::cols("X", x, self.d_in(), "d_in, the rows of W")?;
+        let out = (x.nrows(), self.d_out());
+        shape::shape("∂L/∂Y", d_y, out, "n tokens, d_out")
     }
 }
 

@@ -21,14 +21,7 @@ const TORCH_TOL: f64 = 1e-12;
 /// Probabilities over 6 to 10 tokens sum to 1 up to one rounding each.
 const SUM_TOL: f64 = 1e-15;
 
-const TOY: Config = Config {
-    src_vocab: 10,
-    tgt_vocab: 9,
-    d_model: 8,
-    n_heads: 2,
-    d_ff: 16,
-    n_layers: 2,
-};
+const TOY: Config = Config::TOY;
 
 fn decoder_block(p: &Value, position: NormPosition) -> DecoderBlock<f64> {
     DecoderBlock {

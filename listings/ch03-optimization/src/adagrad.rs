@@ -7,7 +7,9 @@
 use nalgebra::DMatrix;
 use notation::{Error, Params, Real, lit};
 
-use crate::optimizer::{Epsilon, Optimizer, check_learning_rate, prepare_step};
+use crate::optimizer::{
+    Epsilon, Optimizer, check_learning_rate, lr_and_steps, prepare_step,
+};
 
 /// The configuration of [`AdaGrad`]. There is no `Default`: the place of ε
 /// must be chosen, with [`AdaGradConfig::new`] or
@@ -80,15 +82,13 @@ impl<T: Real> Optimizer<T> for AdaGrad<T> {
     /// D_ε(s) = √(s + ε) (Inside) or √s + ε (Outside)              (3.7)
     /// ```
     ///
-    /// # Shapes
-    /// `params[i]` and `grads[i]` have the same shape, for every `i`.
+    /// # Errors
+    /// Those of [`Optimizer::step`], which gives the shapes too: mismatched
+    /// shapes, NaN or ±∞ in a gradient.
     ///
     /// # Book
     /// Formeln (3.5) und (3.6) in Kapitel 3, „AdaGrad und RMSProp“ /
     /// formulas (3.5) and (3.6) in chapter 3, "AdaGrad and RMSProp".
-    ///
-    /// # Errors
-    /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
         params: &mut dyn Params<T>,
@@ -111,17 +111,5 @@ impl<T: Real> Optimizer<T> for AdaGrad<T> {
     }
     // ANCHOR_END: adagrad_step
 
-    fn learning_rate(&self) -> T {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: T) -> Result<(), Error> {
-        check_learning_rate(lr)?;
-        self.config.lr = lr;
-        Ok(())
-    }
-
-    fn steps(&self) -> usize {
-        self.t
-    }
+    lr_and_steps!();
 }

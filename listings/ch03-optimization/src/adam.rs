@@ -8,7 +8,7 @@ use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
     Epsilon, Optimizer, check_decay, check_learning_rate, check_weight_decay,
-    prepare_step,
+    lr_and_steps, prepare_step,
 };
 
 /// How weight decay with factor λ enters an Adam step.
@@ -189,28 +189,44 @@ impl<T: Real> Adam<T> {
         params: &mut dyn Params<T>,
         grads: &dyn Params<T>,
     ) -> Result<(), Error> {
-        let AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            ..
-        } = self.config;
+        let t = self.t + 1;
+        let (consts, update) = self.fused_constants(t);
         let (mut params, grads) =
             prepare_step(params, grads, &mut [&mut self.m, &mut self.v])?;
-        let t = self.t + 1;
+        let tensors = params.iter_mut().zip(grads).zip(&mut self.m);
+        for (((p, g), m), v) in tensors.zip(&mut self.v) {
+            let pass = Pass {
+                p: p.as_mut_slice(),
+                g: g.as_slice(),
+                m: m.as_mut_slice(),
+                v: v.as_mut_slice(),
+                consts,
+                update,
+            };
+            machine::wide!(fused_loop::<T>(pass): Pass<'_, T> => ());
+        }
+        self.t = t;
+        Ok(())
+    }
+
+    /// The constants of step `t` for [`fused_loop`]: `(β₁, β₂, λ of L2,
+    /// shrink factor of AdamW)` and the update with the bias corrections
+    /// folded in.
+    fn fused_constants(&self, t: usize) -> ((T, T, T, T), Update<T>) {
+        let cfg = self.config;
         let (c1, c2) = self.corrections(t);
         let one = T::one();
         // Neutral values where a kind of decay is off: g + 0·θ = g (θ
         // finite) and θ · 1 = θ exactly, so one loop serves all three kinds.
-        let (l2, shrink) = match weight_decay {
+        let (l2, shrink) = match cfg.weight_decay {
             WeightDecay::None => (T::zero(), one),
             WeightDecay::L2(lambda) => (lambda, one),
-            WeightDecay::Decoupled(lambda) => (T::zero(), one - lr * lambda),
+            WeightDecay::Decoupled(lambda) => {
+                (T::zero(), one - cfg.lr * lambda)
+            }
         };
-        let step_size = lr / c1;
-        let update = match eps {
+        let step_size = cfg.lr / c1;
+        let update = match cfg.eps {
             Epsilon::Outside(e) => Update::Outside {
                 step_size,
                 inv_sqrt_c2: one / c2.sqrt(),
@@ -222,20 +238,7 @@ impl<T: Real> Adam<T> {
                 eps: e,
             },
         };
-        let tensors = params.iter_mut().zip(grads).zip(&mut self.m);
-        for (((p, g), m), v) in tensors.zip(&mut self.v) {
-            let pass = Pass {
-                p: p.as_mut_slice(),
-                g: g.as_slice(),
-                m: m.as_mut_slice(),
-                v: v.as_mut_slice(),
-                consts: (beta1, beta2, l2, shrink),
-                update,
-            };
-            machine::wide!(fused_loop::<T>(pass): Pass<'_, T> => ());
-        }
-        self.t = t;
-        Ok(())
+        ((cfg.beta1, cfg.beta2, l2, shrink), update)
     }
 }
 
@@ -355,15 +358,13 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     /// θ_{t+1} = θ_t − η (m̂_t / (√v̂_t + ε) + λ θ_t)     (3.13), AdamW
     /// ```
     ///
-    /// # Shapes
-    /// `params[i]` and `grads[i]` have the same shape, for every `i`.
+    /// # Errors
+    /// Those of [`Optimizer::step`], which gives the shapes too: mismatched
+    /// shapes, NaN or ±∞ in a gradient.
     ///
     /// # Book
     /// Formeln (3.10) bis (3.13) in Kapitel 3, „Adam und AdamW“ /
     /// formulas (3.10) to (3.13) in chapter 3, "Adam and AdamW".
-    ///
-    /// # Errors
-    /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
         params: &mut dyn Params<T>,
@@ -407,17 +408,5 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     }
     // ANCHOR_END: adam_step
 
-    fn learning_rate(&self) -> T {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: T) -> Result<(), Error> {
-        check_learning_rate(lr)?;
-        self.config.lr = lr;
-        Ok(())
-    }
-
-    fn steps(&self) -> usize {
-        self.t
-    }
+    lr_and_steps!();
 }

@@ -125,6 +125,28 @@ pub(crate) fn check_learning_rate<T: Real>(lr: T) -> Result<(), Error> {
     positive_finite("learning rate η", "0 < η < ∞", lr)
 }
 
+/// The accessors of [`Optimizer`] that read the learning rate and the step
+/// count, written once for every optimizer of this crate: each keeps η in
+/// `self.config.lr` and the number of steps in `self.t`.
+macro_rules! lr_and_steps {
+    () => {
+        fn learning_rate(&self) -> T {
+            self.config.lr
+        }
+
+        fn set_learning_rate(&mut self, lr: T) -> Result<(), Error> {
+            $crate::optimizer::check_learning_rate(lr)?;
+            self.config.lr = lr;
+            Ok(())
+        }
+
+        fn steps(&self) -> usize {
+            self.t
+        }
+    };
+}
+pub(crate) use lr_and_steps;
+
 /// Checks a decay factor (β₁, β₂, γ, the momentum factor β): `0 ≤ β < 1`.
 pub(crate) fn check_decay<T: Real>(
     what: &'static str,

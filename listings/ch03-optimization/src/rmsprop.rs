@@ -9,7 +9,8 @@ use nalgebra::DMatrix;
 use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
-    Epsilon, Optimizer, check_decay, check_learning_rate, prepare_step,
+    Epsilon, Optimizer, check_decay, check_learning_rate, lr_and_steps,
+    prepare_step,
 };
 
 /// The configuration of [`RmsProp`]. There is no `Default`: the place of ε
@@ -94,15 +95,13 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     ///
     /// Everything is per coordinate; `D_ε` is formula (3.7).
     ///
-    /// # Shapes
-    /// `params[i]` and `grads[i]` have the same shape, for every `i`.
+    /// # Errors
+    /// Those of [`Optimizer::step`], which gives the shapes too: mismatched
+    /// shapes, NaN or ±∞ in a gradient.
     ///
     /// # Book
     /// Formeln (3.8) und (3.9) in Kapitel 3, „AdaGrad und RMSProp“ /
     /// formulas (3.8) and (3.9) in chapter 3, "AdaGrad and RMSProp".
-    ///
-    /// # Errors
-    /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
         params: &mut dyn Params<T>,
@@ -126,17 +125,5 @@ impl<T: Real> Optimizer<T> for RmsProp<T> {
     }
     // ANCHOR_END: rmsprop_step
 
-    fn learning_rate(&self) -> T {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: T) -> Result<(), Error> {
-        check_learning_rate(lr)?;
-        self.config.lr = lr;
-        Ok(())
-    }
-
-    fn steps(&self) -> usize {
-        self.t
-    }
+    lr_and_steps!();
 }

@@ -6,7 +6,7 @@ use nalgebra::DMatrix;
 use notation::{Error, Params, Real, lit};
 
 use crate::optimizer::{
-    Optimizer, check_decay, check_learning_rate, prepare_step,
+    Optimizer, check_decay, check_learning_rate, lr_and_steps, prepare_step,
 };
 
 /// The configuration of [`Sgd`].
@@ -74,15 +74,13 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     /// d_t = β d_{t−1} + g_t,  θ_{t+1} = θ_t − η d_t  (3.4), d_0 = 0
     /// ```
     ///
-    /// # Shapes
-    /// `params[i]` and `grads[i]` have the same shape, for every `i`.
+    /// # Errors
+    /// Those of [`Optimizer::step`], which gives the shapes too: mismatched
+    /// shapes, NaN or ±∞ in a gradient.
     ///
     /// # Book
     /// Formeln (3.1) und (3.4) in Kapitel 3, „Gradientenabstieg“ /
     /// formulas (3.1) and (3.4) in chapter 3, "Gradient descent".
-    ///
-    /// # Errors
-    /// See [`Optimizer::step`]: mismatched shapes, NaN or ±∞ in a gradient.
     fn step(
         &mut self,
         params: &mut dyn Params<T>,
@@ -114,17 +112,5 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
     }
     // ANCHOR_END: sgd_step
 
-    fn learning_rate(&self) -> T {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: T) -> Result<(), Error> {
-        check_learning_rate(lr)?;
-        self.config.lr = lr;
-        Ok(())
-    }
-
-    fn steps(&self) -> usize {
-        self.t
-    }
+    lr_and_steps!();
 }

@@ -208,28 +208,29 @@ fn visit_indexed_mut<'a, T: Real, P: Params<T>>(
     });
 }
 
-impl<T: Real, P: Params<T>> Params<T> for Vec<P> {
-    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&str, &'a DMatrix<T>)) {
-        self.as_slice().visit_params(f);
-    }
+/// Implements [`Params`] for lists that hold their parts in a slice
+/// (`Vec<P>`, `[P; N]`): the traversal of that slice `[P]`.
+macro_rules! params_of_slice {
+    ($(impl [$($generics:tt)*] $list:ty;)*) => {$(
+        impl<T: Real, P: Params<T> $($generics)*> Params<T> for $list {
+            fn visit_params<'a>(
+                &'a self,
+                f: &mut dyn FnMut(&str, &'a DMatrix<T>),
+            ) {
+                self.as_slice().visit_params(f);
+            }
 
-    fn visit_params_mut<'a>(
-        &'a mut self,
-        f: &mut dyn FnMut(&str, &'a mut DMatrix<T>),
-    ) {
-        self.as_mut_slice().visit_params_mut(f);
-    }
+            fn visit_params_mut<'a>(
+                &'a mut self,
+                f: &mut dyn FnMut(&str, &'a mut DMatrix<T>),
+            ) {
+                self.as_mut_slice().visit_params_mut(f);
+            }
+        }
+    )*};
 }
 
-impl<T: Real, P: Params<T>, const N: usize> Params<T> for [P; N] {
-    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&str, &'a DMatrix<T>)) {
-        self.as_slice().visit_params(f);
-    }
-
-    fn visit_params_mut<'a>(
-        &'a mut self,
-        f: &mut dyn FnMut(&str, &'a mut DMatrix<T>),
-    ) {
-        self.as_mut_slice().visit_params_mut(f);
-    }
+params_of_slice! {
+    impl [] Vec<P>;
+    impl [, const N: usize] [P; N];
 }

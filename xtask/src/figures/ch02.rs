@@ -241,18 +241,35 @@ where
     for (label, get, color) in series {
         let points: Vec<(f64, f64)> =
             stats.iter().map(|s| (s.d_k as f64, get(s))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(plot_err)?
-            .label(label)
-            .legend(line_key(color.stroke_width(3)));
-        chart
-            .draw_series(
-                points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(plot_err)?;
+        line_with_dots(chart, &points, color, label)?;
     }
     legend(chart, Scale::Full, SeriesLabelPosition::UpperLeft)
+}
+
+/// A measured series: a line through `points` in `color`, labelled for the
+/// legend, with a dot at every measured point.
+fn line_with_dots<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    label: &str,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))
+        .map_err(plot_err)?
+        .label(label)
+        .legend(line_key(color.stroke_width(3)));
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+        .map_err(plot_err)?;
+    Ok(())
 }
 
 /// The sinusoidal positional encodings as a heat map, formula (2.15).
@@ -278,16 +295,8 @@ fn positional_encoding(lang: Lang) -> Result<String> {
 /// The toy model's forward pass: masked self-attention, cross-attention
 /// and next-token probabilities, formulas (2.16) and (2.17).
 fn toy_forward(lang: Lang) -> Result<String> {
-    let config = Config {
-        src_vocab: 10,
-        tgt_vocab: 9,
-        d_model: 8,
-        n_heads: 2,
-        d_ff: 16,
-        n_layers: 2,
-    };
     let model =
-        Transformer::random(&config, 2017).map_err(|e| anyhow!("{e}"))?;
+        Transformer::random(&Config::TOY, 2017).map_err(|e| anyhow!("{e}"))?;
     let out = model
         .forward(&[3, 1, 4, 1, 5], &[0, 2, 6])
         .map_err(|e| anyhow!("{e}"))?;
@@ -401,21 +410,7 @@ fn sentence_attention(lang: Lang) -> Result<String> {
                 )
             }))
             .map_err(plot_err)?;
-        let style = TextStyle::from((FONT, 14))
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        for i in 0..n {
-            for j in 0..n {
-                let v = p[(i, j)];
-                let ink = if v > 0.6 { WHITE } else { BLACK };
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        number_fixed(v, 2, lang),
-                        (j as f64 + 0.5, i as f64 + 0.5),
-                        style.color(&ink),
-                    )))
-                    .map_err(plot_err)?;
-            }
-        }
+        cell_values(&mut chart, &p, 14, lang)?;
         color_bar(&bar, (0.0, 1.0), sequential, lang)
     })
 }
@@ -472,20 +467,37 @@ fn heat_map(
         }))
         .map_err(plot_err)?;
     if let Some(lang) = numbers {
-        let style = TextStyle::from((FONT, 12))
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        for i in 0..m.nrows() {
-            for j in 0..m.ncols() {
-                let v = m[(i, j)];
-                let ink = if v > 0.6 { WHITE } else { BLACK };
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        number_fixed(v, 2, lang),
-                        (j as f64 + 0.5, i as f64 + 0.5),
-                        style.color(&ink),
-                    )))
-                    .map_err(plot_err)?;
-            }
+        cell_values(&mut chart, m, 12, lang)?;
+    }
+    Ok(())
+}
+
+/// Writes every value of `m` into its cell of a heat map (cell `(i, j)`
+/// spans `j..j + 1` across and `i..i + 1` down), two decimals in `size`
+/// pixels: white on the dark cells (values above 0.6), black elsewhere.
+fn cell_values<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    m: &DMatrix<f64>,
+    size: u32,
+    lang: Lang,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style =
+        TextStyle::from((FONT, size)).pos(Pos::new(HPos::Center, VPos::Center));
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            let v = m[(i, j)];
+            let ink = if v > 0.6 { WHITE } else { BLACK };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    number_fixed(v, 2, lang),
+                    (j as f64 + 0.5, i as f64 + 0.5),
+                    style.color(&ink),
+                )))
+                .map_err(plot_err)?;
         }
     }
     Ok(())
@@ -872,19 +884,7 @@ fn attention_memory(lang: Lang) -> Result<String> {
             ),
         ];
         for (label, points, color) in series {
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(label)
-                .legend(line_key(color.stroke_width(3)));
-            chart
-                .draw_series(
-                    points.iter().map(|&p| Circle::new(p, 4, color.filled())),
-                )
-                .map_err(plot_err)?;
+            line_with_dots(&mut chart, points, color, label)?;
         }
         legend(&mut chart, Scale::Full, SeriesLabelPosition::UpperLeft)
     })

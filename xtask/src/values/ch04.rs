@@ -259,6 +259,24 @@ fn ppl(x: f64) -> Result<Value> {
     Ok(Value::Number(perplexity(x)?, Digits::Decimals(1)))
 }
 
+/// The header of the tables of models: model, cross-entropy, perplexity.
+fn model_header() -> Vec<[String; 2]> {
+    header(&[
+        ("Modell", "model"),
+        (
+            "Kreuzentropie (nats/Zeichen)",
+            "cross-entropy (nats/character)",
+        ),
+        ("Perplexität", "perplexity"),
+    ])
+}
+
+/// A row of a table of models: the model's name, its cross-entropy `x`
+/// and the perplexity of `x`.
+fn model_row(model: Value, x: f64) -> Result<Vec<Value>> {
+    Ok(vec![model, ce(x), ppl(x)?])
+}
+
 /// The distinct pairs of neighbouring characters in the training text of
 /// the snapshot.
 fn bigram_pairs_seen() -> Result<Value> {
@@ -280,14 +298,7 @@ fn bigram_pairs_seen() -> Result<Value> {
 fn baselines() -> Result<Value> {
     let r = &m()?.results;
     Ok(Value::Table(Table {
-        header: header(&[
-            ("Modell", "model"),
-            (
-                "Kreuzentropie (nats/Zeichen)",
-                "cross-entropy (nats/character)",
-            ),
-            ("Perplexität", "perplexity"),
-        ]),
+        header: model_header(),
         rows: vec![
             vec![
                 words(
@@ -297,16 +308,8 @@ fn baselines() -> Result<Value> {
                 ce(uniform()?),
                 Value::Count(r.vocab_size as u64),
             ],
-            vec![
-                words("Unigramm", "unigram"),
-                ce(r.ce_unigram),
-                ppl(r.ce_unigram)?,
-            ],
-            vec![
-                words("Bigramm", "bigram"),
-                ce(r.ce_bigram),
-                ppl(r.ce_bigram)?,
-            ],
+            model_row(words("Unigramm", "unigram"), r.ce_unigram)?,
+            model_row(words("Bigramm", "bigram"), r.ce_bigram)?,
         ],
     }))
 }
@@ -317,26 +320,14 @@ fn results() -> Result<Value> {
     let r = &m()?.results;
     let params = Value::Count(r.n_parameters as u64);
     Ok(Value::Table(Table {
-        header: header(&[
-            ("Modell", "model"),
-            (
-                "Kreuzentropie (nats/Zeichen)",
-                "cross-entropy (nats/character)",
-            ),
-            ("Perplexität", "perplexity"),
-        ]),
+        header: model_header(),
         rows: vec![
-            vec![
+            model_row(
                 words("Unigramm, add-1", "unigram, add-1"),
-                ce(r.ce_unigram),
-                ppl(r.ce_unigram)?,
-            ],
-            vec![
-                words("Bigramm, add-1", "bigram, add-1"),
-                ce(r.ce_bigram),
-                ppl(r.ce_bigram)?,
-            ],
-            vec![
+                r.ce_unigram,
+            )?,
+            model_row(words("Bigramm, add-1", "bigram, add-1"), r.ce_bigram)?,
+            model_row(
                 Value::Words([
                     format!(
                         "Transformer, {} Parameter",
@@ -351,9 +342,8 @@ fn results() -> Result<Value> {
                             .unwrap_or_default()
                     ),
                 ]),
-                ce(r.ce_model),
-                ppl(r.ce_model)?,
-            ],
+                r.ce_model,
+            )?,
         ],
     }))
 }
