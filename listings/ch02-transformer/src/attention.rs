@@ -162,7 +162,7 @@ pub fn attention_output_fast<T: Real>(
 
 /// The checks of the fast variants: those of [`attention`], and finite
 /// `Q` and `K`; returns the kind of mask for the kernels.
-fn check_fast<'a, T: Real>(
+pub(crate) fn check_fast<'a, T: Real>(
     q: &DMatrix<T>,
     k: &DMatrix<T>,
     v: &DMatrix<T>,
