@@ -9,6 +9,8 @@
 //! OpenBLAS, on one thread) and the readable ones, which that feature does
 //! not change, are skipped.
 
+use std::time::Duration;
+
 use machine::cpu_time::{self, ThreadCpuTime};
 
 use ch02_transformer::attention::{
@@ -25,7 +27,7 @@ use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::causal_mask;
 use ch02_transformer::multihead::MultiHeadAttention;
 use ch02_transformer::random::{normal, rng};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use nalgebra::DMatrix;
 
 /// A seeded `(rows, cols)` matrix of N(0, σ²) entries in f32.
@@ -106,10 +108,19 @@ const BLOCK: usize = 128;
 /// Fused (blocked) attention against the unfused fast attention, forward
 /// and forward + backward, `d_k = 64`, with and without the causal mask.
 /// At n = 16384 the unfused forward + backward is left out: it holds four
-/// `n × n` matrices (S, P, ∂L/∂P, ∂L/∂S), 4 GiB in f32.
+/// `n × n` matrices (S, P, ∂L/∂P, ∂L/∂S), 4 GiB in f32. At n = 16384 a
+/// call takes about a second, so each of the ten samples there is one
+/// call (flat sampling) and the six timings of that size stay within
+/// about two and a half minutes.
 fn bench_attention_blocked(c: &mut Criterion<ThreadCpuTime>) {
     let mut g = c.benchmark_group("attention_blocked");
     for n in [1024, 4096, 16384] {
+        if n > 4096 {
+            g.sampling_mode(SamplingMode::Flat)
+                .sample_size(10)
+                .warm_up_time(Duration::from_millis(1))
+                .measurement_time(Duration::from_secs(1));
+        }
         let q = randn(1, n, D_K, 1.0);
         let k = randn(2, n, D_K, 1.0);
         let v = randn(3, n, D_K, 1.0);

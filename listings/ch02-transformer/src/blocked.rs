@@ -17,8 +17,10 @@ use std::any::Any;
 use nalgebra::{DMatrix, DVector};
 use notation::{Error, Real, lit};
 
-use crate::attention::AttentionGrads;
+use crate::attention::{AttentionGrads, check_fast};
 use crate::gemm::{View, ViewMut, product};
+use crate::mask::MaskKind;
+use crate::primitives::neg_inf;
 use notation::shape;
 
 /// What the blocked forward pass returns: the output, and per query the
@@ -30,10 +32,6 @@ pub struct BlockedAttention<T: Real> {
     pub output: DMatrix<T>,
     /// `LSE_i = m_i + log ℓ_i`, `n_q` entries.
     pub lse: DVector<T>,
-}
-
-fn neg_inf<T: Real>() -> T {
-    lit::<T>(f64::NEG_INFINITY)
 }
 
 // ANCHOR: online_softmax
@@ -115,43 +113,32 @@ fn check_block(block: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// The checks of the blocked forward passes: those of
-/// [`attention`](crate::attention::attention), a finite `Q` and `K` (a
-/// NaN in them would otherwise surface as a NaN output, since no row of
-/// scores is ever checked as a whole), and `block ≥ 1`.
-fn check<T: Real>(
+/// The checks of the blocked forward passes: those of the fast variants
+/// of [`attention`](crate::attention::attention) (its own, and a finite
+/// `Q` and `K`: a NaN in them would otherwise surface as a NaN output,
+/// since no row of scores is ever checked as a whole), and `block ≥ 1`.
+/// Returns the kind of mask, which the fast variants use.
+fn check<'a, T: Real>(
     q: &DMatrix<T>,
     k: &DMatrix<T>,
     v: &DMatrix<T>,
-    mask: Option<&DMatrix<T>>,
+    mask: Option<&'a DMatrix<T>>,
     block: usize,
-) -> Result<(), Error> {
+) -> Result<MaskKind<'a, T>, Error> {
     check_block(block)?;
-    shape::non_empty("Q", q)?;
-    shape::non_empty("K", k)?;
-    shape::non_empty("V", v)?;
-    shape::cols("K", k, q.ncols(), "d_k, the columns of Q")?;
-    shape::rows("V", v, k.nrows(), "n_k, the rows of K")?;
-    shape::finite("Q", q)?;
-    shape::finite("K", k)?;
-    if let Some(m) = mask {
-        // Shape (n_q, n_k), no NaN or +∞, and a key for every query: a
-        // row masked everywhere is refused, as `attention` refuses it.
-        crate::mask::check_mask(Some(m), (q.nrows(), k.nrows()))?;
-    }
-    Ok(())
+    check_fast(q, k, v, mask)
 }
 
 /// The checks of the blocked backward passes: those of the forward pass,
 /// and `fwd` and `d_out` of the shapes it gives.
-fn check_backward<T: Real>(
+fn check_backward<'a, T: Real>(
     (q, k, v): (&DMatrix<T>, &DMatrix<T>, &DMatrix<T>),
-    mask: Option<&DMatrix<T>>,
+    mask: Option<&'a DMatrix<T>>,
     fwd: &BlockedAttention<T>,
     d_out: &DMatrix<T>,
     block: usize,
-) -> Result<(), Error> {
-    check(q, k, v, mask, block)?;
+) -> Result<MaskKind<'a, T>, Error> {
+    let kind = check(q, k, v, mask, block)?;
     let (n_q, d_v) = (q.nrows(), v.ncols());
     shape::shape("O", &fwd.output, (n_q, d_v), "n_q, d_v")?;
     if fwd.lse.len() != n_q {
@@ -168,7 +155,8 @@ fn check_backward<T: Real>(
             value: fwd.lse[i].into(),
         });
     }
-    shape::shape("∂L/∂O", d_out, (n_q, d_v), "n_q, d_v")
+    shape::shape("∂L/∂O", d_out, (n_q, d_v), "n_q, d_v")?;
+    Ok(kind)
 }
 
 // ANCHOR: attention_blocked
@@ -397,32 +385,71 @@ fn product_into<T: Real>(
     product(&mut cv, alpha, a, b);
 }
 
-/// With `s = None`: whether any entry of the `(b_q, b_k)` block of the
-/// mask at `(i0, j0)` is `> −∞` (else the block may be skipped: none of
-/// its keys is seen). With `Some(s)`: adds that block to the block of
-/// scores `s` (column-major).
-fn add_mask<T: Real>(
-    s: Option<&mut [T]>,
-    mask: &DMatrix<T>,
+/// Whether any query of the block of queries `i0 .. i0 + b_q` sees any
+/// key of the block `j0 .. j0 + b_k` (else the pair may be skipped): by
+/// index for the causal mask (the block's last query sees the keys up to
+/// its own index), by reading the block of any other additive mask.
+fn seen<T: Real>(
+    mask: MaskKind<T>,
     (i0, j0): (usize, usize),
     (b_q, b_k): (usize, usize),
 ) -> bool {
-    let n_q = mask.nrows();
-    let m = mask.as_slice();
-    let column = |c: usize| &m[(j0 + c) * n_q + i0..(j0 + c) * n_q + i0 + b_q];
-    let Some(s) = s else {
-        // Only asked whether any key is seen: each column without a
-        // branch per entry (so it is vectorized), stop at the first open
-        // column.
-        let open = |c| column(c).iter().fold(false, |a, x| a | x.is_finite());
-        return (0..b_k).any(open);
-    };
-    for (c, s_col) in s.chunks_exact_mut(b_q).take(b_k).enumerate() {
-        for (s_rc, &m_rc) in s_col.iter_mut().zip(column(c)) {
-            *s_rc += m_rc;
+    match mask {
+        MaskKind::None => true,
+        MaskKind::Causal => j0 < i0 + b_q,
+        MaskKind::Additive(m) => {
+            // Each column without a branch per entry (so it is
+            // vectorized); stop at the first open column.
+            let open = |c| {
+                let col = mask_column(m, (i0, j0 + c), b_q);
+                col.iter().fold(false, |a, x| a | x.is_finite())
+            };
+            (0..b_k).any(open)
         }
     }
-    true
+}
+
+/// Rows `i0 .. i0 + b_q` of column `j` of the mask `m`.
+fn mask_column<T: Real>(
+    m: &DMatrix<T>,
+    (i0, j): (usize, usize),
+    b_q: usize,
+) -> &[T] {
+    let start = j * m.nrows() + i0;
+    &m.as_slice()[start..start + b_q]
+}
+
+/// Applies the mask to the column-major block of scores `s` of queries
+/// `i0 .. i0 + b_q` and keys `j0 .. j0 + b_k`. The causal mask is applied
+/// by index and never read: query `i0 + r` sees key `j0 + c` only if
+/// `j0 + c ≤ i0 + r`, so only a block that reaches above the diagonal
+/// (`j0 + b_k − 1 > i0`) has entries to set to `−∞`, the first
+/// `j0 + c − i0` of column `c`. Any other mask is added entry by entry.
+fn apply_mask<T: Real>(
+    s: &mut [T],
+    mask: MaskKind<T>,
+    (i0, j0): (usize, usize),
+    (b_q, b_k): (usize, usize),
+) {
+    let columns = s.chunks_exact_mut(b_q).take(b_k).enumerate();
+    match mask {
+        MaskKind::None => {}
+        MaskKind::Causal if j0 + b_k <= i0 + 1 => {} // below the diagonal
+        MaskKind::Causal => {
+            for (c, s_col) in columns {
+                let hidden = (j0 + c).saturating_sub(i0).min(b_q);
+                s_col[..hidden].fill(neg_inf());
+            }
+        }
+        MaskKind::Additive(m) => {
+            for (c, s_col) in columns {
+                let m_col = mask_column(m, (i0, j0 + c), b_q);
+                for (s_rc, &m_rc) in s_col.iter_mut().zip(m_col) {
+                    *s_rc += m_rc;
+                }
+            }
+        }
+    }
 }
 
 /// One step (2.24) for every row of a block of scores at once, one
@@ -496,8 +523,13 @@ fn online<T: Real>(s: &mut Vec<T>, stats: &mut Vec<T>, b_q: usize, b_k: usize) {
 /// operands read in place (`Q` and `K` by row blocks, `Kᵀ` as a view),
 /// the online softmax (2.24) runs down the columns of the column-major
 /// block of scores, vectorized across its queries (in f32 with the
-/// vectorized exponential of [`crate::fast`]), and a block of keys that
-/// the mask hides from every query of the block is skipped.
+/// vectorized exponential [`exp_f32`](crate::primitives::exp_f32)), and a
+/// block of keys that the mask hides from every query of the block is
+/// skipped. The causal mask (2.5) is recognized when the mask is checked
+/// and from then on applied by index, never read again: a block of
+/// queries visits only the blocks of keys up to its last query, and only
+/// the blocks on the diagonal get `−∞` entries. Any other mask is added
+/// block by block.
 ///
 /// # Errors
 /// Those of [`attention_blocked`].
@@ -508,7 +540,7 @@ pub fn attention_blocked_fast<T: Real>(
     mask: Option<&DMatrix<T>>,
     block: usize,
 ) -> Result<BlockedAttention<T>, Error> {
-    check(q, k, v, mask, block)?;
+    let mask = check(q, k, v, mask, block)?;
     let (n_q, n_k, d_v) = (q.nrows(), k.nrows(), v.ncols());
     let scale = T::one() / lit::<T>(q.ncols() as f64).sqrt();
     let (b_max_q, b_max_k) = (block.min(n_q), block.min(n_k));
@@ -524,18 +556,21 @@ pub fn attention_blocked_fast<T: Real>(
         stats[..b_q].fill(neg_inf());
         stats[b_q..3 * b_q].fill(T::zero());
         o[..b_q * d_v].fill(T::zero());
-        for j0 in (0..n_k).step_by(block) {
-            let b_k = block.min(n_k - j0);
-            if let Some(mask) = mask
-                && !add_mask(None, mask, (i0, j0), (b_q, b_k))
-            {
+        // With the causal mask the block's last query, i0 + b_q − 1, sees
+        // the keys up to its own index: the blocks of keys beyond are not
+        // even visited.
+        let keys = match mask {
+            MaskKind::Causal => n_k.min(i0 + b_q),
+            _ => n_k,
+        };
+        for j0 in (0..keys).step_by(block) {
+            let b_k = block.min(keys - j0);
+            if !seen(mask, (i0, j0), (b_q, b_k)) {
                 continue; // no query of the block sees these keys
             }
             let (q_i, k_t) = (rows_of(q, i0, b_q), rows_of_t(k, j0, b_k));
             product_into(&mut s, (b_q, b_k), scale, &q_i, &k_t);
-            if let Some(mask) = mask {
-                add_mask(Some(&mut s[..b_q * b_k]), mask, (i0, j0), (b_q, b_k));
-            }
+            apply_mask(&mut s, mask, (i0, j0), (b_q, b_k));
             online(&mut s, &mut stats, b_q, b_k);
             let (p, v_j) = (buf_view(&s, b_q, b_k), rows_of(v, j0, b_k));
             product_into(&mut pv, (b_q, d_v), T::one(), &p, &v_j);
@@ -622,7 +657,9 @@ fn add_rows<T: Real>(acc: &mut DMatrix<T>, r0: usize, x: &[T], rows: usize) {
 /// arguments and result: the products of each pair of blocks through
 /// [`crate::gemm`] with transposes read as views, `exp(S − LSE)` and
 /// `P ⊙ (∂L/∂P − D)` column by column (vectorized across the queries),
-/// and blocks that the mask hides entirely skipped.
+/// and blocks that the mask hides entirely skipped (those above the
+/// diagonal of the causal mask without being visited, the mask applied
+/// by index as in [`attention_blocked_fast`]).
 ///
 /// # Errors
 /// Those of [`attention_blocked_backward`].
@@ -635,7 +672,7 @@ pub fn attention_blocked_backward_fast<T: Real>(
     d_out: &DMatrix<T>,
     block: usize,
 ) -> Result<AttentionGrads<T>, Error> {
-    check_backward((q, k, v), mask, fwd, d_out, block)?;
+    let mask = check_backward((q, k, v), mask, fwd, d_out, block)?;
     let (n_q, n_k, d_k, d_v) = (q.nrows(), k.nrows(), q.ncols(), v.ncols());
     let scale = T::one() / lit::<T>(d_k as f64).sqrt();
     // D_i = Σ_c ∂L/∂O_ic O_ic, column by column.
@@ -656,19 +693,21 @@ pub fn attention_blocked_backward_fast<T: Real>(
     let mut d_vv = DMatrix::zeros(n_k, d_v);
     for j0 in (0..n_k).step_by(block) {
         let b_k = block.min(n_k - j0);
-        for i0 in (0..n_q).step_by(block) {
+        // With the causal mask the queries before j0 see none of these
+        // keys: their blocks are not even visited.
+        let first = match mask {
+            MaskKind::Causal => j0.min(n_q),
+            _ => 0,
+        };
+        for i0 in (first..n_q).step_by(block) {
             let b_q = block.min(n_q - i0);
-            if let Some(mask) = mask
-                && !add_mask(None, mask, (i0, j0), (b_q, b_k))
-            {
+            if !seen(mask, (i0, j0), (b_q, b_k)) {
                 continue;
             }
             let (q_i, g_i) = (rows_of(q, i0, b_q), rows_of(d_out, i0, b_q));
             let k_t = rows_of_t(k, j0, b_k);
             product_into(&mut p, (b_q, b_k), scale, &q_i, &k_t);
-            if let Some(mask) = mask {
-                add_mask(Some(&mut p[..b_q * b_k]), mask, (i0, j0), (b_q, b_k));
-            }
+            apply_mask(&mut p, mask, (i0, j0), (b_q, b_k));
             weights(&mut p, &fwd.lse, i0, (b_q, b_k));
             let p = &p[..b_q * b_k];
             // ∂L/∂V_j += Pᵀ ∂L/∂O_i

@@ -99,18 +99,40 @@ fn to_f64(m: &DMatrix<f32>) -> DMatrix<f64> {
     m.map(f64::from)
 }
 
-/// The masks of a case: none, causal (square cases only) and padding.
+/// The causal pattern (2.5) for `n_q` queries and `n_k` keys, also when
+/// `n_q ≠ n_k`: query `i` sees the keys `j ≤ i`.
+fn causal_pattern(n_q: usize, n_k: usize) -> DMatrix<f64> {
+    DMatrix::from_fn(
+        n_q,
+        n_k,
+        |i, j| {
+            if j <= i { 0.0 } else { f64::NEG_INFINITY }
+        },
+    )
+}
+
+/// The masks of a case. The fast variants recognize the causal mask and
+/// apply it by index ("causal"); every other mask takes the path that
+/// adds it block by block: padding, the causal mask with one more key
+/// hidden by padding, and the causal mask with a finite bias on one entry
+/// below the diagonal (causal in shape, but not the causal mask, so it
+/// must not be applied by index).
 fn masks(n_q: usize, n_k: usize) -> Vec<(&'static str, Option<DMatrix<f64>>)> {
     // Key 0 is padding: for block 1 the first block of keys is hidden.
     let is_token: Vec<bool> = (0..n_k).map(|j| j % 3 != 0).collect();
-    let mut masks = vec![
+    let causal = causal_pattern(n_q, n_k);
+    // Key 1 is padding here: key 0 stays, the only key query 0 sees.
+    let is_token_1: Vec<bool> = (0..n_k).map(|j| j != 1).collect();
+    let causal_padding = &causal + padding_mask(n_q, &is_token_1).unwrap();
+    let mut biased = causal.clone();
+    biased[(n_q - 1, 0)] = -1.5;
+    vec![
         ("none", None),
         ("padding", Some(padding_mask(n_q, &is_token).unwrap())),
-    ];
-    if n_q == n_k {
-        masks.push(("causal", Some(causal_mask(n_q).unwrap())));
-    }
-    masks
+        ("causal", Some(causal)),
+        ("causal + padding", Some(causal_padding)),
+        ("causal + bias", Some(biased)),
+    ]
 }
 
 /// Inputs of a case; `Q` scaled by 3 so that the weights are far from
@@ -314,6 +336,12 @@ fn blocked_backward_equals_attention_backward_f32() {
             }
         }
     }
+}
+
+/// The causal pattern of these tests is `causal_mask` where it is square.
+#[test]
+fn the_causal_pattern_is_the_causal_mask() {
+    assert_eq!(causal_pattern(9, 9), causal_mask::<f64>(9).unwrap());
 }
 
 /// Causal: the first query sees only the first key, so its output is
