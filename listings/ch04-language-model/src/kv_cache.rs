@@ -4,11 +4,14 @@
 //! Book: section „Der KV-Cache“ / "The KV cache" of chapter 4,
 //! „Text erzeugen“ / "Generating text".
 
-use ch01_probability::softmax::softmax;
+use std::any::Any;
+
 use ch02_transformer::attention::attention_output_fast;
 use ch02_transformer::block::NormPosition;
+use ch02_transformer::layer_norm::LayerNorm;
 use ch02_transformer::linear::Linear;
 use ch02_transformer::mask::causal_mask;
+use ch02_transformer::primitives::exp_f32;
 use nalgebra::{DMatrix, DVector};
 use notation::{Error, Real, lit};
 
@@ -21,6 +24,13 @@ use crate::model::Model;
 ///
 /// The memory is allocated once for `n_ctx` tokens: `2 · n_layers ·
 /// n_ctx · d_model` numbers, `2 · d_k` per block, head and token.
+///
+/// nalgebra stores a matrix column by column, so each column of `K` and
+/// `V` holds one feature of all tokens contiguously: a query's scores
+/// `K q` run down the `d_k` columns of its head, and the output `pᵀ V` is
+/// `d_k` dot products with contiguous columns. Appending a token writes
+/// one number into each of the `d_model` columns, which costs little
+/// beside the products.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KvCache<T: Real> {
     /// Per block: `K`, shape `(n_ctx, d_model)`; rows `0 .. len` hold
@@ -30,6 +40,30 @@ pub struct KvCache<T: Real> {
     v: Vec<DMatrix<T>>,
     /// The number `t` of tokens read: the next token has position `t`.
     len: usize,
+    /// The rows of one token on its way through a block, allocated once.
+    row: RowBuffers<T>,
+}
+
+/// The rows that [`Model::forward_cached`] computes for one token, kept
+/// in the cache so that a token allocates nothing.
+#[derive(Clone, Debug, PartialEq)]
+struct RowBuffers<T: Real> {
+    /// The token's row `x` at the input of a block, `(1, d_model)`.
+    x: DMatrix<T>,
+    /// `LN_1(x)` or `LN_2(z)`, `(1, d_model)`.
+    u: DMatrix<T>,
+    /// The query `q_t`, `(1, d_model)`.
+    q: DMatrix<T>,
+    /// The key `k_t`, then the value `v_t`, `(1, d_model)`.
+    kv: DMatrix<T>,
+    /// The heads side by side, `(1, d_model)`.
+    concat: DMatrix<T>,
+    /// `z = x + concat W_O + b_O`, `(1, d_model)`.
+    z: DMatrix<T>,
+    /// The feed-forward network's hidden row, `(1, d_ff)`.
+    hidden: DMatrix<T>,
+    /// A head's scores and weights, `(1, n_ctx)`.
+    p: DMatrix<T>,
 }
 
 impl<T: Real> KvCache<T> {
@@ -41,6 +75,16 @@ impl<T: Real> KvCache<T> {
             k: (0..c.n_layers).map(|_| empty()).collect(),
             v: (0..c.n_layers).map(|_| empty()).collect(),
             len: 0,
+            row: RowBuffers {
+                x: DMatrix::zeros(1, c.d_model),
+                u: DMatrix::zeros(1, c.d_model),
+                q: DMatrix::zeros(1, c.d_model),
+                kv: DMatrix::zeros(1, c.d_model),
+                concat: DMatrix::zeros(1, c.d_model),
+                z: DMatrix::zeros(1, c.d_model),
+                hidden: DMatrix::zeros(1, c.d_ff),
+                p: DMatrix::zeros(1, c.context),
+            },
         }
     }
 
@@ -102,7 +146,8 @@ impl<T: Real> Model<T> {
                 .k
                 .iter()
                 .chain(&cache.v)
-                .all(|m| m.shape() == (c.context, c.d_model));
+                .all(|m| m.shape() == (c.context, c.d_model))
+            && cache.row.hidden.len() == c.d_ff;
         if !fits {
             return Err(Error::Config {
                 what: "KV cache",
@@ -163,9 +208,8 @@ impl<T: Real> Model<T> {
     /// biases. Row `t` of the causal mask (2.5) is 0 for every key
     /// `j ≤ t`, so the one query needs no mask; rows `j < t` of `K` and
     /// `V` depend on `x_1 … x_j` alone and do not change when `x_t`
-    /// arrives. The head's scores `K q_iᵀ / √d_k` and output `Vᵀ p` are
-    /// products of a matrix and a vector; a linear layer on the one row is
-    /// `(Wᵀ xᵀ)ᵀ`, see [`linear_row`].
+    /// arrives. Every product is one row times a matrix, [`row_times`];
+    /// the rows live in buffers of the cache, allocated once.
     ///
     /// # Shapes
     /// One token → logits `(V)`; per block the work is one row:
@@ -184,53 +228,261 @@ impl<T: Real> Model<T> {
         token: usize,
     ) -> Result<DVector<T>, Error> {
         self.check_cache(cache, token)?;
-        let (t, d) = (cache.len, self.config.d_model);
+        let t = cache.len;
         // x_t = E[x_t] + PE[t]: one row (4.4).
-        let mut x = DMatrix::from_fn(1, d, |_, j| {
-            self.embedding[(token, j)] + self.positions[(t, j)]
-        });
-        for (l, block) in self.blocks.iter().enumerate() {
+        let x = &mut cache.row.x;
+        x.copy_from(&self.embedding.row(token));
+        *x += self.positions.row(t);
+        self.blocks_on_row(cache, 0);
+        Ok(self.logits_of_row(cache))
+    }
+
+    /// Blocks `first..` of the model on the row `x` (in the cache's
+    /// buffer) of position `t = cache.len()`; afterwards the cache holds
+    /// `t + 1` tokens and `x` the row after the last block.
+    fn blocks_on_row(&self, cache: &mut KvCache<T>, first: usize) {
+        let t = cache.len;
+        let KvCache { k, v, row: r, .. } = cache;
+        for (l, block) in self.blocks.iter().enumerate().skip(first) {
             let a = &block.attention;
-            let u = block.norm1.forward(&x)?.output; // x_t of (4.7)
-            let q = linear_row(&a.w_q, &u);
+            layer_norm_row(&block.norm1, &r.x, &mut r.u); // x_t of (4.7)
+            row_times(&a.w_q, &r.u, &mut r.q);
             // Append k_t and v_t as row t.
-            cache.k[l].row_mut(t).copy_from(&linear_row(&a.w_k, &u));
-            cache.v[l].row_mut(t).copy_from(&linear_row(&a.w_v, &u));
-            let mut concat = DMatrix::zeros(1, d);
+            row_times(&a.w_k, &r.u, &mut r.kv);
+            k[l].row_mut(t).copy_from(&r.kv);
+            row_times(&a.w_v, &r.u, &mut r.kv);
+            v[l].row_mut(t).copy_from(&r.kv);
             let d_k = a.d_k();
-            let scale = T::one() / lit::<T>(d_k as f64).sqrt();
-            for i in 0..a.n_heads {
-                // Head i: its columns of q_t and of rows 0..=t of K, V.
-                let c = i * d_k;
-                let q_i = q.columns(c, d_k).row(0).transpose();
-                let k_i = cache.k[l].view((0, c), (t + 1, d_k));
-                let v_i = cache.v[l].view((0, c), (t + 1, d_k));
-                // Row t of the causal mask is 0 for every key j ≤ t.
-                let p = softmax(&((k_i * q_i) * scale))?;
-                concat.columns_mut(c, d_k).tr_copy_from(&v_i.tr_mul(&p));
+            for c in (0..a.n_heads).map(|i| i * d_k) {
+                // Head i: columns c .. c + d_k of q_t and of rows 0..=t
+                // of K and V; row t of the causal mask is 0 for them all.
+                attend_one(
+                    &r.q.as_slice()[c..c + d_k],
+                    (&k[l], &v[l], c, t + 1),
+                    &mut r.p,
+                    &mut r.concat.as_mut_slice()[c..c + d_k],
+                );
             }
             // The rest of the pre-LN block (2.13), for row t alone.
-            let z = &x + linear_row(&a.w_o, &concat);
-            let w = block.norm2.forward(&z)?.output;
+            row_times(&a.w_o, &r.concat, &mut r.z);
+            r.z += &r.x;
+            layer_norm_row(&block.norm2, &r.z, &mut r.u);
             let f = &block.ffn;
-            let hidden = linear_row(&f.lin1, &w).map(|h| f.activation.apply(h));
-            x = &z + linear_row(&f.lin2, &hidden);
+            row_times(&f.lin1, &r.u, &mut r.hidden);
+            f.activation.apply_fast(&mut r.hidden);
+            row_times(&f.lin2, &r.hidden, &mut r.x);
+            r.x += &r.z;
         }
         cache.len = t + 1;
-        let u = self.norm_f.forward(&x)?.output;
-        let z = linear_row(&self.head, &u);
-        Ok(z.row(0).transpose())
+    }
+
+    /// The logits `LN_f(x) W + b` of the row `x` in the cache's buffer.
+    fn logits_of_row(&self, cache: &mut KvCache<T>) -> DVector<T> {
+        let r = &mut cache.row;
+        layer_norm_row(&self.norm_f, &r.x, &mut r.u);
+        let mut z = DMatrix::zeros(1, self.config.vocab_size);
+        row_times(&self.head, &r.u, &mut z);
+        DVector::from_column_slice(z.as_slice())
     }
 }
+
 // ANCHOR_END: kv_cache
 
-/// Chapter 2's linear layer `x W + b` (2.1) for one row `x`, computed as
-/// `(Wᵀ xᵀ)ᵀ + b`: each entry is the dot product of `x` with a column of
-/// `W`, which nalgebra stores contiguously. (`x * W` on a single row takes
-/// nalgebra's path for small products, several times slower.)
-pub fn linear_row<T: Real>(lin: &Linear<T>, x: &DMatrix<T>) -> DMatrix<T> {
-    lin.w.tr_mul(&x.transpose()).transpose() + &lin.b
+/// One query `q` (`d_k` entries) against the first `n` keys and values in
+/// the head's columns `c .. c + d_k` of `K` and `V`: writes
+/// `softmax(K q / √d_k)ᵀ V` into `out`. `p` (`n_ctx` entries) holds the
+/// scores, then the weights. Every loop runs down a column of `K` or `V`,
+/// which nalgebra stores contiguously.
+fn attend_one<T: Real>(
+    q: &[T],
+    head: Head<'_, T>,
+    p: &mut DMatrix<T>,
+    out: &mut [T],
+) {
+    let args = (q, head, &mut p.as_mut_slice()[..head.3], out);
+    machine::wide!(attend_kernel::<T>(args): AttendArgs<'_, T> => ());
 }
+
+/// `K`, `V`, the head's first column `c` and the number `n` of tokens.
+type Head<'a, T> = (&'a DMatrix<T>, &'a DMatrix<T>, usize, usize);
+
+/// The query, the head, the scores (`n` entries) and the output.
+type AttendArgs<'a, T> = (&'a [T], Head<'a, T>, &'a mut [T], &'a mut [T]);
+
+/// The body of [`attend_one`] for `machine::wide!`.
+#[inline(always)]
+fn attend_kernel<T: Real>((q, (k, v, c, n), p, out): AttendArgs<'_, T>) {
+    let rows = k.nrows();
+    // Scores K q, accumulated column by column of K.
+    p.fill(T::zero());
+    for (j, &q_j) in q.iter().enumerate() {
+        let k_j = &k.as_slice()[(c + j) * rows..][..n];
+        for (s, &k_sj) in p.iter_mut().zip(k_j) {
+            *s += q_j * k_sj;
+        }
+    }
+    // The softmax of the scores divided by √d_k, largest score first.
+    let scale = T::one() / lit::<T>(q.len() as f64).sqrt();
+    let max = p.iter().fold(T::min_value().unwrap(), |m, &s| m.max(s));
+    let mut sum = T::zero();
+    for s in p.iter_mut() {
+        *s = exp_non_positive((*s - max) * scale);
+        sum += *s;
+    }
+    let inv = T::one() / sum;
+    // Output pᵀ V: dot products with four columns of V at a time.
+    let p: &[T] = p;
+    let mut outs = out.chunks_exact_mut(4);
+    let mut j = c;
+    for o4 in &mut outs {
+        let dots = dot4(p, &v.as_slice()[j * rows..], rows);
+        for (o, d) in o4.iter_mut().zip(dots) {
+            *o = d * inv;
+        }
+        j += 4;
+    }
+    for o in outs.into_remainder() {
+        *o = dot(p, &v.as_slice()[j * rows..][..n]) * inv;
+        j += 1;
+    }
+}
+
+/// `eˣ` for `x ≤ 0`: chapter 2's vectorizable [`exp_f32`] in f32 (the
+/// softmax of its fast attention), the library's `exp` otherwise. The
+/// type test is decided at compile time.
+#[inline(always)]
+fn exp_non_positive<T: Real>(x: T) -> T {
+    let mut y = x;
+    if let Some(y32) = (&mut y as &mut dyn Any).downcast_mut::<f32>() {
+        *y32 = exp_f32(*y32);
+        return y;
+    }
+    x.exp()
+}
+
+/// One row of layer normalization (2.11), `(x − μ)/√(σ² + ε) ⊙ γ + β`,
+/// written into `y`: [`LayerNorm::forward`] for a single token, mean
+/// first, then the squares.
+fn layer_norm_row<T: Real>(
+    ln: &LayerNorm<T>,
+    x: &DMatrix<T>,
+    y: &mut DMatrix<T>,
+) {
+    machine::wide!(
+        layer_norm_kernel::<T>((ln, x.as_slice(), y.as_mut_slice())):
+            (&LayerNorm<T>, &[T], &mut [T]) => ()
+    );
+}
+
+/// The body of [`layer_norm_row`] for `machine::wide!`.
+#[inline(always)]
+fn layer_norm_kernel<T: Real>((ln, x, y): (&LayerNorm<T>, &[T], &mut [T])) {
+    let d = lit::<T>(x.len() as f64);
+    let mu = lane_sum(x, |x| x) / d;
+    let var = lane_sum(x, |x| (x - mu) * (x - mu)) / d;
+    let r = (var + ln.eps).sqrt().recip();
+    let params = ln.gamma.iter().zip(ln.beta.iter());
+    for ((y, &x), (&g, &b)) in y.iter_mut().zip(x).zip(params) {
+        *y = (x - mu) * r * g + b;
+    }
+}
+
+/// Chapter 2's linear layer `x W + b` (2.1) for one row `x`, written into
+/// the row `y`: entry `j` is the dot product of `x` with column `j` of
+/// `W`, which nalgebra stores contiguously, so nothing is copied. The
+/// dot products are compiled for the widest vectors of the CPU.
+pub fn row_times<T: Real>(lin: &Linear<T>, x: &DMatrix<T>, y: &mut DMatrix<T>) {
+    let args = (x.as_slice(), &lin.w, lin.b.as_slice(), y.as_mut_slice());
+    machine::wide!(
+        row_kernel::<T>(args): (&[T], &DMatrix<T>, &[T], &mut [T]) => ()
+    );
+}
+
+/// The body of [`row_times`] for `machine::wide!`: four columns of `W`
+/// at a time, so that each entry of `x` is loaded once for four dot
+/// products.
+#[inline(always)]
+fn row_kernel<T: Real>((x, w, b, y): (&[T], &DMatrix<T>, &[T], &mut [T])) {
+    let d_in = x.len();
+    let mut cols = w.as_slice().chunks_exact(4 * d_in);
+    let mut ys = y.chunks_exact_mut(4);
+    let mut bs = b.chunks_exact(4);
+    for ((cols4, y4), b4) in (&mut cols).zip(&mut ys).zip(&mut bs) {
+        let dots = dot4(x, cols4, d_in);
+        for j in 0..4 {
+            y4[j] = dots[j] + b4[j];
+        }
+    }
+    let rest = cols.remainder().chunks_exact(d_in);
+    let rest = ys.into_remainder().iter_mut().zip(rest).zip(bs.remainder());
+    for ((y_j, col), &b_j) in rest {
+        *y_j = dot(x, col) + b_j;
+    }
+}
+
+/// Lanes of partial sums: 8 numbers side by side, one vector register of
+/// f32 under AVX2.
+const LANES: usize = 8;
+
+/// The dot products of `x` with the four columns that start at `w4[0]`,
+/// `w4[stride]`, `w4[2·stride]`, `w4[3·stride]`, each with [`LANES`]
+/// partial sums.
+#[inline(always)]
+fn dot4<T: Real>(x: &[T], w4: &[T], stride: usize) -> [T; 4] {
+    let n = x.len();
+    let whole = n / LANES * LANES;
+    let mut acc = [[T::zero(); LANES]; 4];
+    for i in (0..whole).step_by(LANES) {
+        let xs = &x[i..i + LANES];
+        for (j, acc_j) in acc.iter_mut().enumerate() {
+            let ws = &w4[j * stride + i..j * stride + i + LANES];
+            for l in 0..LANES {
+                acc_j[l] += xs[l] * ws[l];
+            }
+        }
+    }
+    let mut out = [T::zero(); 4];
+    for (j, o) in out.iter_mut().enumerate() {
+        let col = &w4[j * stride..j * stride + n];
+        let tail = (whole..n).fold(T::zero(), |s, i| s + x[i] * col[i]);
+        *o = acc[j].iter().fold(tail, |s, &a| s + a);
+    }
+    out
+}
+
+/// `Σ_i a_i b_i` with [`LANES`] partial sums side by side, which the
+/// compiler keeps in a vector register.
+#[inline(always)]
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::zero(); LANES];
+    let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let rest = ca.remainder().iter().zip(cb.remainder());
+    let tail = rest.fold(T::zero(), |s, (&x, &y)| s + x * y);
+    acc.iter().fold(tail, |s, &a| s + a)
+}
+
+/// `Σ_i f(a_i)` with [`LANES`] partial sums side by side.
+#[inline(always)]
+fn lane_sum<T: Real>(a: &[T], f: impl Fn(T) -> T) -> T {
+    let mut acc = [T::zero(); LANES];
+    let mut chunks = a.chunks_exact(LANES);
+    for x in &mut chunks {
+        for i in 0..LANES {
+            acc[i] += f(x[i]);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(T::zero(), |s, &x| s + f(x));
+    acc.iter().fold(tail, |s, &a| s + a)
+}
+
+/// Windows of at most this many tokens [`Model::prefill`] reads token by
+/// token.
+pub const SHORT_WINDOW: usize = 5;
 
 impl<T: Real> Model<T> {
     /// Reads `tokens` into an emptied `cache` in one pass over the whole
@@ -238,8 +490,12 @@ impl<T: Real> Model<T> {
     /// [`Model::forward`]'s last row, and the keys and values that
     /// [`Model::forward_cached`] would have appended token by token.
     /// Computed with chapter 2's `*_fast` layers and `attention_output_fast`
-    /// with the causal mask; the final norm and the output layer only for the
-    /// last row, the only one that generating needs.
+    /// with the causal mask. Of the last block only the keys and values
+    /// of all rows are needed (for the cache); its attention, feed-forward
+    /// network, the final norm and the output layer run for the last row
+    /// alone, the only one that generating needs (rows are independent
+    /// there, so this is exact). A window of at most [`SHORT_WINDOW`]
+    /// tokens is read token by token with [`Model::forward_cached`].
     ///
     /// # Errors
     /// Those of [`Model::forward`]; a cache not made for this model.
@@ -252,17 +508,32 @@ impl<T: Real> Model<T> {
         self.check_cache(cache, 0)?;
         self.check_tokens(tokens)?;
         let (n, d) = (tokens.len(), self.config.d_model);
+        if n <= SHORT_WINDOW {
+            // Chapter 2's products of so few rows copy both operands (see
+            // `gemm`): token by token through the cache is faster.
+            let mut z = DVector::zeros(0);
+            for &x in tokens {
+                z = self.forward_cached(cache, x)?;
+            }
+            return Ok(z);
+        }
         let mut x = DMatrix::from_fn(n, d, |t, j| {
             self.embedding[(tokens[t], j)] + self.positions[(t, j)]
         });
         let mask = causal_mask(n)?;
+        let last = self.blocks.len() - 1;
         for (l, block) in self.blocks.iter().enumerate() {
             let a = &block.attention;
             let d_k = a.d_k();
             let u = block.norm1.forward_fast(&x)?.output;
-            let q = a.w_q.forward_fast(&u)?;
             let k = a.w_k.forward_fast(&u)?;
             let v = a.w_v.forward_fast(&u)?;
+            cache.k[l].rows_mut(0, n).copy_from(&k);
+            cache.v[l].rows_mut(0, n).copy_from(&v);
+            if l == last {
+                break;
+            }
+            let q = a.w_q.forward_fast(&u)?;
             let mut concat = DMatrix::zeros(n, d);
             for i in 0..a.n_heads {
                 let cols =
@@ -272,15 +543,14 @@ impl<T: Real> Model<T> {
                     attention_output_fast(&q_i, &k_i, &v_i, Some(&mask))?;
                 concat.columns_mut(i * d_k, d_k).copy_from(&head);
             }
-            cache.k[l].rows_mut(0, n).copy_from(&k);
-            cache.v[l].rows_mut(0, n).copy_from(&v);
             let z = &x + a.w_o.forward_fast(&concat)?;
             let w = block.norm2.forward_fast(&z)?.output;
             x = &z + &block.ffn.forward_fast(&w)?.output;
         }
-        cache.len = n;
-        let last = x.rows(n - 1, 1).into_owned();
-        let u = self.norm_f.forward(&last)?.output;
-        Ok(linear_row(&self.head, &u).row(0).transpose())
+        // The last block for the last row: rows 0 .. n−1 are in the cache.
+        cache.len = n - 1;
+        cache.row.x.copy_from(&x.rows(n - 1, 1));
+        self.blocks_on_row(cache, last);
+        Ok(self.logits_of_row(cache))
     }
 }

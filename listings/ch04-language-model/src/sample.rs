@@ -106,20 +106,37 @@ pub fn generate<T: Real>(
     top_k: Option<usize>,
     seed: u64,
 ) -> Result<Vec<usize>, Error> {
-    check_prompt(model, prompt)?;
     let n_ctx = model.config.context;
-    let mut rng = ch02_transformer::random::rng(seed);
-    let mut tokens = prompt.to_vec();
     let mut cache = KvCache::new(model);
-    for i in 0..n_new {
-        let start = tokens.len().saturating_sub(n_ctx);
-        let z = if i == 0 || cache.len() == n_ctx {
+    let sampling = (temperature, top_k, seed);
+    sample_tokens(model, prompt, n_new, sampling, |tokens| {
+        if cache.is_empty() || cache.len() == n_ctx {
             // The first window, or a window that slid: read it whole.
-            model.prefill(&mut cache, &tokens[start..])?
+            let start = tokens.len().saturating_sub(n_ctx);
+            model.prefill(&mut cache, &tokens[start..])
         } else {
             // One more token: one row of work per block.
-            model.forward_cached(&mut cache, tokens[tokens.len() - 1])?
-        };
+            model.forward_cached(&mut cache, tokens[tokens.len() - 1])
+        }
+    })
+}
+
+/// The loop of ancestral sampling: `logits(tokens)` gives the logits of
+/// the token after `tokens`, (4.6) its distribution with the
+/// `(temperature, top_k, seed)` of `sampling`, and a draw from it is
+/// appended, `n_new` times.
+fn sample_tokens<T: Real>(
+    model: &Model<T>,
+    prompt: &[usize],
+    n_new: usize,
+    (temperature, top_k, seed): (T, Option<usize>, u64),
+    mut logits: impl FnMut(&[usize]) -> Result<DVector<T>, Error>,
+) -> Result<Vec<usize>, Error> {
+    check_prompt(model, prompt)?;
+    let mut rng = ch02_transformer::random::rng(seed);
+    let mut tokens = prompt.to_vec();
+    for _ in 0..n_new {
+        let z = logits(&tokens)?;
         let q = next_distribution(&z, temperature, top_k)?;
         let u: f64 = rng.random();
         tokens.push(sample_index(&q, u));
@@ -143,18 +160,13 @@ pub fn generate_uncached<T: Real>(
     top_k: Option<usize>,
     seed: u64,
 ) -> Result<Vec<usize>, Error> {
-    check_prompt(model, prompt)?;
-    let mut rng = ch02_transformer::random::rng(seed);
-    let mut tokens = prompt.to_vec();
+    let n_ctx = model.config.context;
     let mut cache = KvCache::new(model);
-    for _ in 0..n_new {
-        let start = tokens.len().saturating_sub(model.config.context);
-        let z = model.prefill(&mut cache, &tokens[start..])?;
-        let q = next_distribution(&z, temperature, top_k)?;
-        let u: f64 = rng.random();
-        tokens.push(sample_index(&q, u));
-    }
-    Ok(tokens)
+    let sampling = (temperature, top_k, seed);
+    sample_tokens(model, prompt, n_new, sampling, |tokens| {
+        let start = tokens.len().saturating_sub(n_ctx);
+        model.prefill(&mut cache, &tokens[start..])
+    })
 }
 
 /// A prompt holds at least one token, and every token is below `V`.

@@ -100,6 +100,37 @@ fn cached_logits_equal_full_recomputation_at_every_position() {
 }
 
 #[test]
+fn cached_logits_are_exact_for_sizes_off_the_vector_width() {
+    // d_k = 3 and d_model = 6 (not multiples of the 4 columns and 8
+    // lanes the row products take at a time), d_ff = 30, V = 13: every
+    // remainder path of the one-row kernels.
+    let odd = Config {
+        vocab_size: 13,
+        context: 11,
+        d_model: 6,
+        n_heads: 2,
+        n_layers: 3,
+        d_ff: 30,
+    };
+    let tokens = random_tokens(odd.context, odd.vocab_size, 7);
+    let model = Model::<f64>::new(odd, 7).unwrap();
+    let err = cached_against_full(&model, &tokens);
+    assert!(err < F64_TOL, "f64: {err:e}");
+    // `prefill` of every window length, short (token by token) and long
+    // (the fast layers, the last block for the last row alone).
+    let mut cache = KvCache::new(&model);
+    for n in 1..=odd.context {
+        let z = model.prefill(&mut cache, &tokens[..n]).unwrap();
+        let full = model.forward(&tokens[..n]).unwrap().logits;
+        let err = rel_diff(&z, &full.row(n - 1).transpose());
+        assert!(err < F64_TOL, "prefill of {n} tokens: {err:e}");
+    }
+    let model = Model::<f32>::new(odd, 7).unwrap();
+    let err = cached_against_full(&model, &tokens);
+    assert!(err < F32_TOL, "f32: {err:e}");
+}
+
+#[test]
 fn prefill_keeps_the_keys_and_values_of_the_forward_pass() {
     let model = Model::<f64>::new(SMALL, 5).unwrap();
     let tokens = random_tokens(6, SMALL.vocab_size, 5);
