@@ -2,7 +2,8 @@
 //! Debian's dictionaries (`apt-get install hunspell hunspell-de-de
 //! hunspell-en-us`) and the project's word lists in `tests/spelling/`.
 //!
-//! Code, math, URLs, HTML tags and directives are removed first; figure
+//! Code, math, URLs, HTML tags and directives are removed first, by the
+//! book's one Markdown stripper (chapter 4's `markdown` module); figure
 //! captions are prose and stay. In the glossary, the first column is
 //! German and the second English, in both books; the third, the
 //! definition, is in the page's language.
@@ -11,12 +12,13 @@
 //! `cargo test -- --include-ignored` (as `.ci/run` does), where a missing
 //! dictionary is a failure that names the packages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 
+use ch04_language_model::markdown;
 use genai_book::{read, root};
 use regex::Regex;
 
@@ -35,19 +37,9 @@ fn dictionary(lang: &str) -> &'static str {
     }
 }
 
-static INLINE_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
-static DISPLAY_MATH: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\$\$.*?\$\$").unwrap());
-/// Inline math, with a suffix written onto it ("$i$-th", "$i$-te").
-static INLINE_MATH: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$[^$]*\$(?:-\p{L}+)?").unwrap());
-static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{#(figure)\s+\S+|\{\{#\w+\s+[^}]*\}\}|\}\}").unwrap()
-});
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"https?://\S+|\]\([^)]*\)").unwrap());
-static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]+>").unwrap());
+/// A suffix written onto a formula: `-th` of "$i$-th".
+static MATH_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^-\p{L}+").unwrap());
 /// A word: letters, with inner hyphens or apostrophes.
 static WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\p{L}+(?:['’-]\p{L}+)*").unwrap());
@@ -56,95 +48,58 @@ static TECHNICAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\S*[0-9_/\\:=]\S*|\b[a-z]+[A-Z]\w*").unwrap()
 });
 
-/// An element in the other language, `<cite lang="en">Layer
-/// Normalization</cite>` on a German page: its text is checked with the
-/// dictionary of its `lang`.
-static LANG_ELEMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?s)<(?:cite|span|i|em|q)\s+lang="(de|en)"[^>]*>(.*?)</(?:cite|span|i|em|q)>"#,
-    )
-    .unwrap()
-});
-
-/// The prose lines of one Markdown file, with code and math removed and
-/// line numbers kept.
+/// The prose lines of one Markdown file, as chapter 4's stripper
+/// ([`markdown::pieces`]) finds them: code, math, URLs, tags and
+/// directives removed, figure captions kept, line numbers from the byte
+/// ranges. Text in an element with `lang` (`<cite lang="en">Layer
+/// Normalization</cite>` on a German page) goes to that dictionary.
 fn prose(file: &str, lang: &str, text: &str) -> Vec<Line> {
-    // Blank out display math across lines, keeping the line breaks.
-    let text = DISPLAY_MATH.replace_all(text, |c: &regex::Captures| {
-        c[0].chars().filter(|&ch| ch == '\n').collect::<String>()
-    });
     let is_glossary = file.ends_with("glossary.md");
-    let mut lines = Vec::new();
-    // Text marked with another language goes to that dictionary, line by
-    // line, and is blanked out of the page's own lines.
-    for c in LANG_ELEMENT.captures_iter(&text) {
-        let inner = c.get(2).unwrap();
-        let first = text[..inner.start()].matches('\n').count();
-        for (k, part) in inner.as_str().split('\n').enumerate() {
-            lines.push(Line {
-                file: file.to_string(),
-                number: first + k + 1,
-                dictionary: dictionary(&c[1]),
-                text: words(&clean(part)),
-            });
-        }
-    }
-    let text = LANG_ELEMENT.replace_all(&text, |c: &regex::Captures| {
-        let breaks: String = c[0].chars().filter(|&ch| ch == '\n').collect();
-        format!(" {breaks}")
-    });
-    let mut in_fence = false;
-    for (i, raw) in text.lines().enumerate() {
-        if raw.trim_start().starts_with("```")
-            || raw.trim_start().starts_with("~~~")
-        {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
-        }
-        let clean = clean(raw);
-        let cells: Vec<&str> = clean.split('|').collect();
-        if is_glossary && cells.len() >= 4 {
-            // The definition (third column) is prose of the page's language.
-            let definition = if cells.len() >= 5 { cells[3] } else { "" };
-            for (cell, dict) in [
-                (cells[1], "de_DE"),
-                (cells[2], "en_US"),
-                (definition, dictionary(lang)),
-            ] {
-                lines.push(Line {
-                    file: file.to_string(),
-                    number: i + 1,
-                    dictionary: dict,
-                    text: words(cell),
-                });
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |at: usize| starts.partition_point(|&s| s <= at);
+    let mut lines: BTreeMap<(usize, &'static str), String> = BTreeMap::new();
+    let mut after_math = false;
+    for piece in markdown::pieces(text, true) {
+        let dict = match (piece.lang, piece.cell) {
+            (Some(l), _) => dictionary(l),
+            // The glossary's first column is German, its second English.
+            (None, Some(0)) if is_glossary => "de_DE",
+            (None, Some(1)) if is_glossary => "en_US",
+            _ => dictionary(lang),
+        };
+        let mut part = match piece.kind {
+            // A suffix written onto a formula ("$i$-th", "$x$-Achse") is
+            // not a word of its own.
+            markdown::Kind::Text if after_math => {
+                MATH_SUFFIX.replace(&piece.text, " ").into_owned()
             }
-            continue;
+            markdown::Kind::Text => piece.text.clone(),
+            _ => " ".to_string(),
+        };
+        after_math = piece.kind == markdown::Kind::Math;
+        // Pieces are apart: table cells, a link's text and the colon
+        // after it (`[Notation](notation.md):`).
+        part.insert(0, ' ');
+        let first = line_of(piece.range.start);
+        for (k, segment) in part.split('\n').enumerate() {
+            let line = lines.entry((first + k, dict)).or_default();
+            line.push_str(segment);
         }
-        lines.push(Line {
-            file: file.to_string(),
-            number: i + 1,
-            dictionary: dictionary(lang),
-            text: words(&clean),
-        });
     }
     lines
+        .into_iter()
+        .map(|((number, dictionary), line)| Line {
+            file: file.to_string(),
+            number,
+            dictionary,
+            text: words(&TECHNICAL.replace_all(&line, " ")),
+        })
+        .collect()
 }
 
-/// One line with code, math, directives, links, tags and identifiers
-/// removed.
-fn clean(raw: &str) -> String {
-    let mut clean = INLINE_CODE.replace_all(raw, " ").into_owned();
-    clean = INLINE_MATH.replace_all(&clean, " ").into_owned();
-    clean = DIRECTIVE.replace_all(&clean, " ").into_owned();
-    clean = URL.replace_all(&clean, " ").into_owned();
-    clean = TAG.replace_all(&clean, " ").into_owned();
-    TECHNICAL.replace_all(&clean, " ").into_owned()
-}
-
-/// The words of a cleaned line: single letters are symbols (x, ε), and an
+/// The words of a line without technical tokens: single letters are symbols (x, ε), and an
 /// English possessive is checked as its noun.
 fn words(t: &str) -> String {
     WORD.find_iter(t)
@@ -273,11 +228,19 @@ fn prose_in_both_languages_is_spelled_correctly() {
 fn code_math_and_urls_are_not_prose() {
     let text = "Die `softmax` hat $e^x$ und\n$$\nx\n$$\nsiehe https://a.b/c [Link](x.md) {{#eq softmax}} <b>fett</b> f64 w_q\n{{#figure f Eine Kurve $T$.}}\n";
     let lines = prose("src/de/x.md", "de", text);
-    let all: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(all[0], "Die hat und");
-    assert_eq!(lines[4].number, 5);
-    assert_eq!(all[4], "siehe Link fett");
-    assert_eq!(all[5], "Eine Kurve");
+    let words: Vec<(usize, &str)> = lines
+        .iter()
+        .filter(|l| !l.text.is_empty())
+        .map(|l| (l.number, l.text.as_str()))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            (1, "Die hat und"),
+            (5, "siehe Link fett"),
+            (6, "Eine Kurve")
+        ]
+    );
 }
 
 #[test]
@@ -286,7 +249,7 @@ fn text_marked_with_another_language_goes_to_its_dictionary() {
     let lines = prose("src/de/references.md", "de", text);
     let de: Vec<(usize, &str)> = lines
         .iter()
-        .filter(|l| l.dictionary == "de_DE")
+        .filter(|l| l.dictionary == "de_DE" && !l.text.is_empty())
         .map(|l| (l.number, l.text.as_str()))
         .collect();
     let en: Vec<(usize, &str)> = lines
@@ -295,6 +258,5 @@ fn text_marked_with_another_language_goes_to_its_dictionary() {
         .map(|l| (l.number, l.text.as_str()))
         .collect();
     assert_eq!(en, [(3, "Layer"), (4, "Normalization")]);
-    assert_eq!(de[2], (3, "Ba"));
-    assert_eq!(de[3], (4, "Preprint"));
+    assert_eq!(de, [(1, "Literatur"), (3, "Ba"), (4, "Preprint")]);
 }

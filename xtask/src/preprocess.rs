@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
+use ch04_language_model::markdown;
 use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 use regex::Regex;
@@ -682,10 +683,27 @@ fn read_macros(root: &Path) -> Vec<(String, String)> {
     macros
 }
 
-/// A caption with its math as readable plain text, for the SVG's `<desc>`:
-/// macros expanded, `$` and braces removed, formatting commands dropped,
-/// other commands (`\sigma`) kept as words.
+/// A caption as plain text, for the SVG's `<desc>`: its Markdown stripped
+/// by chapter 4's stripper ([`markdown::pieces`]), its math as words.
 fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for piece in markdown::pieces(caption, false) {
+        match piece.kind {
+            markdown::Kind::Text | markdown::Kind::Code => {
+                out.push_str(&piece.text);
+            }
+            markdown::Kind::Math => {
+                out.push_str(&tex_words(&piece.text, macros))
+            }
+            markdown::Kind::Tag | markdown::Kind::Break => out.push(' '),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// TeX as readable words: macros expanded, braces removed, formatting
+/// commands dropped, other commands (`\sigma`) kept as words.
+fn tex_words(tex: &str, macros: &[(String, String)]) -> String {
     const FORMATTING: [&str; 10] = [
         "mathbf",
         "mathrm",
@@ -698,7 +716,7 @@ fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
         "quad",
         "qquad",
     ];
-    let mut text = caption.to_string();
+    let mut text = tex.to_string();
     for (name, replacement) in macros {
         text = text.replace(name.as_str(), replacement);
     }
@@ -706,7 +724,7 @@ fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '$' | '{' | '}' => {}
+            '{' | '}' => {}
             '\\' => {
                 let mut word = String::new();
                 while let Some(&n) = chars.peek().filter(|n| n.is_alphabetic())
@@ -731,6 +749,17 @@ fn plain_text(caption: &str, macros: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caption_as_plain_text_has_no_markup_and_its_math_as_words() {
+        let macros = [(r"\vx".to_string(), r"\mathbf{x}".to_string())];
+        let caption = "Kurve `f32` über $\\sigma(\\vx)$, **fett**, \
+                       <i>kursiv</i> und [ein Link](a.md).";
+        assert_eq!(
+            plain_text(caption, &macros),
+            "Kurve f32 über sigma(x), fett, kursiv und ein Link."
+        );
+    }
 
     #[test]
     fn decimals_follow_the_language() {

@@ -6,8 +6,9 @@
 //! derivation worked by hand and checked by a named test).
 //!
 //! Code (fenced or inline), directives other than a figure's caption,
-//! link targets and HTML tags are not prose and are skipped; inline math
-//! is prose with symbols and is checked. `references.md` holds
+//! link targets, HTML tags and heading ids are not prose and are skipped
+//! (chapter 4's stripper finds them); math is prose with symbols and is
+//! checked. `references.md` holds
 //! bibliographic data (years, volumes, pages), not results, and is
 //! skipped. The exercise pages (`exercises.md`) are skipped too: their
 //! numbers are the givens of a task, chosen by hand, and the results of
@@ -19,9 +20,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
+use ch04_language_model::markdown;
 use regex::Regex;
 
-use crate::directives::{self, Kind};
 use crate::lang::Lang;
 use crate::problem::Problem;
 
@@ -72,22 +73,10 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
-/// What is not prose in a page, removed before numbers are looked for.
-static NOT_PROSE: LazyLock<[Regex; 5]> = LazyLock::new(|| {
-    [
-        // Inline code.
-        Regex::new(r"`[^`\n]*`").unwrap(),
-        // Link targets and reference-style ids.
-        Regex::new(r"\]\([^)]*\)").unwrap(),
-        // HTML tags with their attributes.
-        Regex::new(r"<[^>\n]+>").unwrap(),
-        // Ids of anchors written in Markdown (`{#id}`).
-        Regex::new(r"\{#[^}]*\}").unwrap(),
-        // Exponents and indices in math: `10^{-13}`, `x_{12}` are
-        // notation, not quantities typed in.
-        Regex::new(r"[\^_]\{[^}]*\}|[\^_]-?\d+").unwrap(),
-    ]
-});
+/// Exponents and indices in math: `10^{-13}`, `x_{12}` are notation, not
+/// quantities typed in.
+static INDICES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\^_]\{[^}]*\}|[\^_]-?\d+").unwrap());
 
 /// The numbers with three or more significant digits in `text`, with
 /// the byte offset of each.
@@ -112,54 +101,32 @@ pub fn numbers(text: &str, lang: Lang) -> Vec<(usize, String)> {
     found
 }
 
-/// Blanks out (keeping line breaks and length) what is not prose: fenced
-/// code, directives (a figure's caption stays, without its nested
-/// directives), inline code, link targets, HTML tags.
+/// Blanks out (keeping line breaks and length) what is not prose, as
+/// chapter 4's stripper ([`markdown::pieces`]) finds it: code, directives
+/// (a figure's caption stays, without its nested directives), link
+/// targets, HTML tags, heading ids; and in formulas, exponents and
+/// indices.
 pub fn prose_only(page: &str) -> String {
-    let mut text: Vec<u8> = page.as_bytes().to_vec();
-    let mut blank = |range: std::ops::Range<usize>| {
-        for b in &mut text[range] {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-    };
-    for fence in directives::fenced_ranges(page) {
-        blank(fence);
-    }
-    if let Ok(found) = directives::parse(page) {
-        for d in found {
-            if d.kind == Kind::Figure && !d.rest.is_empty() {
-                // Keep the caption: blank the head and the nested
-                // directives.
-                let caption_start = d.range.start
-                    + page[d.range.clone()].find(&d.rest).unwrap_or(0);
-                blank(d.range.start..caption_start);
-                if let Ok(inner) = directives::parse(&d.rest) {
-                    for i in inner {
-                        blank(
-                            caption_start + i.range.start
-                                ..caption_start + i.range.end,
-                        );
-                    }
-                }
-                blank(d.range.end - 2..d.range.end);
-            } else {
-                blank(d.range);
-            }
+    let mut text: Vec<u8> = page
+        .bytes()
+        .map(|b| if b == b'\n' { b } else { b' ' })
+        .collect();
+    for piece in markdown::pieces(page, true) {
+        let r = piece.range;
+        let prose =
+            matches!(piece.kind, markdown::Kind::Text | markdown::Kind::Math);
+        if prose
+            && !piece.text.trim().is_empty()
+            && page.is_char_boundary(r.start)
+            && page.is_char_boundary(r.end)
+        {
+            text[r.clone()].copy_from_slice(&page.as_bytes()[r]);
         }
     }
-    let mut text = String::from_utf8(text).unwrap_or_default();
-    for pattern in NOT_PROSE.iter() {
-        text = pattern
-            .replace_all(&text, |c: &regex::Captures| {
-                c[0].chars()
-                    .map(|ch| if ch == '\n' { '\n' } else { ' ' })
-                    .collect::<String>()
-            })
-            .into_owned();
-    }
-    text
+    let text = String::from_utf8_lossy(&text).into_owned();
+    INDICES
+        .replace_all(&text, |c: &regex::Captures| " ".repeat(c[0].len()))
+        .into_owned()
 }
 
 /// The allow-list: number → reason.

@@ -7,104 +7,49 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::error::LmError;
-
-/// Patterns that may span lines, removed before paragraphs are joined.
-static BLOCKS: LazyLock<[Regex; 3]> = LazyLock::new(|| {
-    [
-        // Display math.
-        Regex::new(r"(?s)\$\$.*?\$\$").unwrap(),
-        // The book's directives ({{#formula id}}, {{#figure id Caption}}),
-        // with those nested in a caption ({{#eq id}}, {{#value id}}).
-        Regex::new(r"(?s)\{\{#(?:\{\{.*?\}\}|.)*?\}\}").unwrap(),
-        // HTML comments.
-        Regex::new(r"(?s)<!--.*?-->").unwrap(),
-    ]
-});
-
-/// Patterns inside a paragraph, removed after its lines are joined.
-static INLINE: LazyLock<[Regex; 4]> = LazyLock::new(|| {
-    [
-        // Inline math.
-        Regex::new(r"\$[^$]*\$").unwrap(),
-        // Inline code.
-        Regex::new(r"`[^`]*`").unwrap(),
-        // HTML tags.
-        Regex::new(r"<[^>]+>").unwrap(),
-        // Images.
-        Regex::new(r"!\[[^\]]*\]\([^)]*\)").unwrap(),
-    ]
-});
-
-/// A Markdown link `[text](target)`, of which the text is kept.
-static LINK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\([^)]*\)").unwrap());
-
-/// A list marker or heading marker at the start of a line.
-static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(#{1,6}\s+|[-*+]\s+|\d+\.\s+|>\s?)").unwrap()
-});
-
-/// A space left before punctuation where math was removed.
-static SPACE_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r" +([,.;:!?)])").unwrap());
+use crate::markdown::{self, Kind};
 
 // ANCHOR: prose
-/// The prose of one Markdown page: code blocks, math, directives, HTML,
-/// inline code and tables removed, Markdown markup stripped, each
-/// paragraph on one line.
+/// The prose of one Markdown page: code, math, directives, HTML and
+/// tables removed, Markdown markup stripped, each paragraph on one line.
 ///
 /// # Book
 /// Kapitel 4, „Die Daten: dieses Buch“ / chapter 4, "The data: this
 /// book".
 pub fn prose(markdown: &str) -> String {
-    // Fenced code blocks first, line by line: they may contain `$` and
-    // `{{`, which the patterns below would misread.
-    let mut text = String::new();
-    let mut fence: Option<String> = None;
-    for line in markdown.lines() {
-        let t = line.trim_start();
-        let ticks: String = t.chars().take_while(|&c| c == '`').collect();
-        match &fence {
-            Some(open) if t.starts_with(open.as_str()) => fence = None,
-            Some(_) => {}
-            None if ticks.len() >= 3 => fence = Some(ticks),
-            // Tables (the glossary) are lists of terms, not prose.
-            None if t.starts_with('|') => text.push('\n'),
-            None => {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-    }
-    for pattern in BLOCKS.iter() {
-        text = pattern.replace_all(&text, " ").into_owned();
-    }
-    // Paragraphs are separated by blank lines; inside one, lines join.
     let mut out = String::new();
-    for paragraph in text.split("\n\n") {
-        let mut line = paragraph
-            .lines()
-            .map(|l| MARKER.replace(l.trim(), "").into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        for pattern in INLINE.iter() {
-            line = pattern.replace_all(&line, " ").into_owned();
-        }
-        line = LINK.replace_all(&line, "$1").into_owned();
-        line = line.replace(['*', '_'], "");
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let line = SPACE_BEFORE.replace_all(&line, "$1");
-        if !line.is_empty() {
-            out.push_str(&line);
-            out.push('\n');
+    let mut paragraph = String::new();
+    for piece in markdown::pieces(markdown, false) {
+        match piece.kind {
+            // Tables (the glossary) are lists of terms, not prose.
+            Kind::Text if piece.cell.is_none() => {
+                paragraph.push_str(&piece.text);
+            }
+            Kind::Break => end_paragraph(&mut paragraph, &mut out),
+            _ => paragraph.push(' '),
         }
     }
+    end_paragraph(&mut paragraph, &mut out);
     out
+}
+
+/// Appends `paragraph` to `out` as one line and empties it.
+fn end_paragraph(paragraph: &mut String, out: &mut String) {
+    let start = out.len();
+    for word in paragraph.split_whitespace() {
+        // No space before punctuation where a formula was removed.
+        let glued = word.starts_with([',', '.', ';', ':', '!', '?', ')']);
+        if out.len() > start && !glued {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.len() > start {
+        out.push('\n');
+    }
+    paragraph.clear();
 }
 // ANCHOR_END: prose
 

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod corpus;
 pub mod error;
 pub mod kv_cache;
+pub mod markdown;
 pub mod model;
 pub mod ngram;
 pub mod sample;

@@ -8,7 +8,7 @@ fn prose_drops_code_math_directives_html_and_tables() {
     let page = "# Titel\n\nEin Satz mit $x^2$ und `code`.\n\n\
                 ```rust\nfn main() { let a = \"$\"; }\n```\n\n\
                 $$\na = b\n$$\n\n{{#formula softmax}}\n\n\
-                <div class=\"x\">Text</div> und [ein Link](a.md).\n\n\
+                <span class=\"x\">Text</span> und [ein Link](a.md).\n\n\
                 | de | en |\n|---|---|\n| Wort | word |\n\n\
                 - ein *Punkt*\n  über zwei Zeilen\n";
     let text = prose(page);
@@ -30,6 +30,33 @@ fn directives_nested_in_a_caption_are_removed_with_it() {
 fn inline_math_over_a_line_break_is_removed() {
     let text = prose("Mit $a +\nb$ gilt es.\n");
     assert_eq!(text, "Mit gilt es.\n");
+}
+
+#[test]
+fn a_formula_going_on_over_a_line_that_looks_like_a_list_item_is_math() {
+    // mdbook-katex takes formulas out before Markdown is parsed, so the
+    // `- ` here is part of the formula, not a list item.
+    let text = prose("Also $a\n- b$ gilt, und $$c\n+ d$$ auch.\n");
+    assert_eq!(text, "Also gilt, und auch.\n");
+}
+
+#[test]
+fn quotes_in_list_items_numbers_in_text_and_parentheses_in_links() {
+    // The regex stripper kept the `> ` of the quote, took `0. ` for a
+    // list marker and cut the link target at its first `)`.
+    let page = "1. > Ein Zitat.\n\nerhält die Wahrscheinlichkeit\n\
+                0. Kommt es vor\n\n[doi:10.1/a(64)b](https://x.org/a(64)b).\n";
+    assert_eq!(
+        prose(page),
+        "Ein Zitat.\nerhält die Wahrscheinlichkeit 0. Kommt es vor\n\
+         doi:10.1/a(64)b.\n"
+    );
+}
+
+#[test]
+fn heading_ids_code_in_formulas_and_escaped_dollars() {
+    let page = "## Aufgabe 1.1 {#ex-1-1}\n\n`$x$` kostet \\$5 und $y$.\n";
+    assert_eq!(prose(page), "Aufgabe 1.1\nkostet $5 und.\n");
 }
 
 #[test]
