@@ -25,7 +25,11 @@ use crate::measure::repo_root;
 pub const VALUES: &[Entry] = &[
     Entry {
         id: "ch02.bench_blocked_time",
-        compute: blocked_time,
+        compute: || blocked_time(false),
+    },
+    Entry {
+        id: "ch02.bench_blocked_time_causal",
+        compute: || blocked_time(true),
     },
     Entry {
         id: "ch02.bench_blocked_memory",
@@ -155,23 +159,21 @@ fn cell(row: &Row, key: &str, make: fn(f64) -> Value) -> Result<Value> {
     }
 }
 
-/// The mask, the pass and n of a row of fused attention.
-fn blocked_labels(row: &Row) -> Result<Vec<Value>> {
-    let causal = row
-        .get("causal")
+/// Whether a row of fused attention has the causal mask.
+fn causal(row: &Row) -> Result<bool> {
+    row.get("causal")
         .and_then(Json::as_bool)
-        .context("no `causal`")?;
+        .context("no `causal`")
+}
+
+/// The pass and n of a row of fused attention.
+fn blocked_labels(row: &Row) -> Result<Vec<Value>> {
     let pass = row
         .get("pass")
         .and_then(Json::as_str)
         .context("no `pass`")?;
     let n = row.get("n").and_then(Json::as_u64).context("no `n`")?;
     Ok(vec![
-        if causal {
-            words("kausal", "causal")
-        } else {
-            words("keine", "none")
-        },
         match pass {
             "fwd" => words("vorwärts", "forward"),
             "fwd+bwd" => words("vor- und rückwärts", "forward and backward"),
@@ -181,13 +183,17 @@ fn blocked_labels(row: &Row) -> Result<Vec<Value>> {
     ])
 }
 
-const BLOCKED_LABELS: [(&str, &str); 3] =
-    [("Maske", "mask"), ("Durchlauf", "pass"), ("$n$", "$n$")];
+const BLOCKED_LABELS: [(&str, &str); 2] =
+    [("Durchlauf", "pass"), ("$n$", "$n$")];
 
-/// Time of fused attention against the unfused version and the peers.
-fn blocked_time() -> Result<Value> {
+/// Time of fused attention against the unfused version and the peers,
+/// without the mask or with the causal mask.
+fn blocked_time(with_mask: bool) -> Result<Value> {
     let mut rows = Vec::new();
     for row in run("blocked")?.rows {
+        if causal(&row)? != with_mask {
+            continue;
+        }
         let mut cells = blocked_labels(&row)?;
         for key in ["ours_fused", "ours_unfused", "pytorch", "numpy"] {
             cells.push(cell(&row, key, Value::Seconds)?);
@@ -197,13 +203,16 @@ fn blocked_time() -> Result<Value> {
         })?);
         rows.push(cells);
     }
+    if rows.is_empty() {
+        bail!("no row with causal = {with_mask}");
+    }
     let mut columns = BLOCKED_LABELS.to_vec();
     columns.extend([
         ("in Blöcken", "fused"),
         ("ohne Blöcke", "unfused"),
-        ("PyTorch (SDPA)", "PyTorch (SDPA)"),
+        ("PyTorch", "PyTorch"),
         ("NumPy", "NumPy"),
-        ("in Blöcken ÷ bester", "fused ÷ best"),
+        ("÷ bester", "÷ best"),
     ]);
     Ok(Value::Table(Table {
         header: header(&columns),
@@ -216,11 +225,10 @@ fn blocked_time() -> Result<Value> {
 fn blocked_memory() -> Result<Value> {
     let mut rows = Vec::new();
     for row in run("blocked")?.rows {
-        if row.get("causal").and_then(Json::as_bool) != Some(false) {
+        if causal(&row)? {
             continue;
         }
         let mut cells = blocked_labels(&row)?;
-        cells.remove(0);
         for key in [
             "peak_ours_fused",
             "peak_ours_unfused",
@@ -234,11 +242,11 @@ fn blocked_memory() -> Result<Value> {
     if rows.is_empty() {
         bail!("no row without a mask");
     }
-    let mut columns = BLOCKED_LABELS[1..].to_vec();
+    let mut columns = BLOCKED_LABELS.to_vec();
     columns.extend([
         ("in Blöcken", "fused"),
         ("ohne Blöcke", "unfused"),
-        ("PyTorch (SDPA)", "PyTorch (SDPA)"),
+        ("PyTorch", "PyTorch"),
         ("NumPy", "NumPy"),
     ]);
     Ok(Value::Table(Table {
