@@ -183,76 +183,64 @@ fn blocked_labels(row: &Row) -> Result<Vec<Value>> {
     ])
 }
 
-const BLOCKED_LABELS: [(&str, &str); 2] =
-    [("Durchlauf", "pass"), ("$n$", "$n$")];
+/// The four measured columns of fused attention: (key, de, en).
+const BLOCKED_COLUMNS: [(&str, &str, &str); 4] = [
+    ("ours_fused", "in Blöcken", "fused"),
+    ("ours_unfused", "ohne Blöcke", "unfused"),
+    ("pytorch", "PyTorch", "PyTorch"),
+    ("numpy", "NumPy", "NumPy"),
+];
 
-/// Time of fused attention against the unfused version and the peers,
-/// without the mask or with the causal mask.
-fn blocked_time(with_mask: bool) -> Result<Value> {
+/// Pass, n and the four measured columns of the rows of fused attention
+/// with (or without) the causal mask; `prefix` picks time (`""`) or peak
+/// memory (`"peak_"`), `last` adds a column.
+fn blocked_table(
+    with_mask: bool,
+    (prefix, make): (&str, fn(f64) -> Value),
+    last: Option<(&str, (&str, &str), fn(f64) -> Value)>,
+) -> Result<Value> {
     let mut rows = Vec::new();
     for row in run("blocked")?.rows {
         if causal(&row)? != with_mask {
             continue;
         }
         let mut cells = blocked_labels(&row)?;
-        for key in ["ours_fused", "ours_unfused", "pytorch", "numpy"] {
-            cells.push(cell(&row, key, Value::Seconds)?);
+        for (key, _, _) in BLOCKED_COLUMNS {
+            cells.push(cell(&row, &format!("{prefix}{key}"), make)?);
         }
-        cells.push(cell(&row, "fused_over_best", |x| {
-            Value::Number(x, Digits::Decimals(2))
-        })?);
+        if let Some((key, _, make)) = last {
+            cells.push(cell(&row, key, make)?);
+        }
         rows.push(cells);
     }
     if rows.is_empty() {
         bail!("no row with causal = {with_mask}");
     }
-    let mut columns = BLOCKED_LABELS.to_vec();
-    columns.extend([
-        ("in Blöcken", "fused"),
-        ("ohne Blöcke", "unfused"),
-        ("PyTorch", "PyTorch"),
-        ("NumPy", "NumPy"),
-        ("÷ bester", "÷ best"),
-    ]);
+    let mut columns = vec![("Durchlauf", "pass"), ("$n$", "$n$")];
+    columns.extend(BLOCKED_COLUMNS.map(|(_, de, en)| (de, en)));
+    columns.extend(last.map(|(_, title, _)| title));
     Ok(Value::Table(Table {
         header: header(&columns),
         rows,
     }))
 }
 
+/// Time of fused attention against the unfused version and the peers,
+/// without the mask or with the causal mask, and ours over the best peer.
+fn blocked_time(with_mask: bool) -> Result<Value> {
+    let ratio = |x| Value::Number(x, Digits::Decimals(2));
+    let last = (
+        "fused_over_best",
+        ("÷ bester", "÷ best"),
+        ratio as fn(_) -> _,
+    );
+    blocked_table(with_mask, ("", Value::Seconds), Some(last))
+}
+
 /// Peak memory beyond the inputs, for the rows without a mask (the causal
 /// mask does not change what a call holds).
 fn blocked_memory() -> Result<Value> {
-    let mut rows = Vec::new();
-    for row in run("blocked")?.rows {
-        if causal(&row)? {
-            continue;
-        }
-        let mut cells = blocked_labels(&row)?;
-        for key in [
-            "peak_ours_fused",
-            "peak_ours_unfused",
-            "peak_pytorch",
-            "peak_numpy",
-        ] {
-            cells.push(cell(&row, key, Value::Bytes)?);
-        }
-        rows.push(cells);
-    }
-    if rows.is_empty() {
-        bail!("no row without a mask");
-    }
-    let mut columns = BLOCKED_LABELS.to_vec();
-    columns.extend([
-        ("in Blöcken", "fused"),
-        ("ohne Blöcke", "unfused"),
-        ("PyTorch", "PyTorch"),
-        ("NumPy", "NumPy"),
-    ]);
-    Ok(Value::Table(Table {
-        header: header(&columns),
-        rows,
-    }))
+    blocked_table(false, ("peak_", Value::Bytes), None)
 }
 
 /// Tokens per second with and without the cache, ours and PyTorch's.
