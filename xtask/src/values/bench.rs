@@ -191,13 +191,17 @@ const BLOCKED_COLUMNS: [(&str, &str, &str); 4] = [
     ("numpy", "NumPy", "NumPy"),
 ];
 
+/// A column of a table: its key in the JSON, its title (de, en) and how
+/// its numbers are shown.
+type Column<'a> = (&'a str, (&'a str, &'a str), fn(f64) -> Value);
+
 /// Pass, n and the four measured columns of the rows of fused attention
 /// with (or without) the causal mask; `prefix` picks time (`""`) or peak
 /// memory (`"peak_"`), `last` adds a column.
 fn blocked_table(
     with_mask: bool,
     (prefix, make): (&str, fn(f64) -> Value),
-    last: Option<(&str, (&str, &str), fn(f64) -> Value)>,
+    last: Option<Column<'_>>,
 ) -> Result<Value> {
     let mut rows = Vec::new();
     for row in run("blocked")?.rows {
