@@ -23,7 +23,11 @@ use crate::model::Model;
 /// `i·d_k .. (i+1)·d_k`, as in chapter 2's `K = U W_K`); likewise `V`.
 ///
 /// The memory is allocated once for `n_ctx` tokens: `2 · n_layers ·
-/// n_ctx · d_model` numbers, `2 · d_k` per block, head and token.
+/// n_ctx · d_model` numbers, `2 · d_k` per block, head and token. The
+/// cache borrows the model it is made for and keeps, once, the weights of
+/// its linear layers transposed (`row_times`), so that the product of a
+/// single row reads the weights in the order they are stored; while the
+/// cache lives, the model cannot change.
 ///
 /// nalgebra stores a matrix column by column, so each column of `K` and
 /// `V` holds one feature of all tokens contiguously: a query's scores
@@ -31,8 +35,14 @@ use crate::model::Model;
 /// `d_k` dot products with contiguous columns. Appending a token writes
 /// one number into each of the `d_model` columns, which costs little
 /// beside the products.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KvCache<T: Real> {
+#[derive(Clone)]
+pub struct KvCache<'m, T: Real> {
+    /// The model the cache is made for.
+    model: &'m Model<T>,
+    /// Per block: its six linear layers, laid out for one row.
+    layers: Vec<BlockRows<'m, T>>,
+    /// The output layer, laid out for one row.
+    head: RowLayer<'m, T>,
     /// Per block: `K`, shape `(n_ctx, d_model)`; rows `0 .. len` hold
     /// the keys of the tokens read so far.
     k: Vec<DMatrix<T>>,
@@ -42,6 +52,37 @@ pub struct KvCache<T: Real> {
     len: usize,
     /// The rows of one token on its way through a block, allocated once.
     row: RowBuffers<T>,
+}
+
+/// A linear layer `x W + b` (2.1) with `Wᵀ` beside it: nalgebra stores
+/// `Wᵀ` column by column, that is row `i` of `W` contiguously, and
+/// `x W = Σ_i x_i W[i, ·]` adds whole rows of `W` into the output.
+#[derive(Clone)]
+struct RowLayer<'m, T: Real> {
+    /// The layer, for its bias `b`.
+    layer: &'m Linear<T>,
+    /// `Wᵀ`, shape `(d_out, d_in)`.
+    w_t: DMatrix<T>,
+}
+
+impl<'m, T: Real> RowLayer<'m, T> {
+    fn new(layer: &'m Linear<T>) -> Self {
+        RowLayer {
+            layer,
+            w_t: layer.w.transpose(),
+        }
+    }
+}
+
+/// The linear layers of one block, laid out for one row.
+#[derive(Clone)]
+struct BlockRows<'m, T: Real> {
+    q: RowLayer<'m, T>,
+    k: RowLayer<'m, T>,
+    v: RowLayer<'m, T>,
+    o: RowLayer<'m, T>,
+    ff1: RowLayer<'m, T>,
+    ff2: RowLayer<'m, T>,
 }
 
 /// The rows that [`Model::forward_cached`] computes for one token, kept
@@ -66,12 +107,33 @@ struct RowBuffers<T: Real> {
     p: DMatrix<T>,
 }
 
-impl<T: Real> KvCache<T> {
+impl<T: Real> std::fmt::Debug for KvCache<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvCache")
+            .field("len", &self.len)
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m, T: Real> KvCache<'m, T> {
     /// An empty cache for `model`: room for `n_ctx` tokens in every block.
-    pub fn new(model: &Model<T>) -> Self {
+    pub fn new(model: &'m Model<T>) -> Self {
         let c = model.config;
         let empty = || DMatrix::zeros(c.context, c.d_model);
+        let row = RowLayer::new;
+        let layers = model.blocks.iter().map(|b| BlockRows {
+            q: row(&b.attention.w_q),
+            k: row(&b.attention.w_k),
+            v: row(&b.attention.w_v),
+            o: row(&b.attention.w_o),
+            ff1: row(&b.ffn.lin1),
+            ff2: row(&b.ffn.lin2),
+        });
         KvCache {
+            model,
+            layers: layers.collect(),
+            head: row(&model.head),
             k: (0..c.n_layers).map(|_| empty()).collect(),
             v: (0..c.n_layers).map(|_| empty()).collect(),
             len: 0,
@@ -132,34 +194,19 @@ impl<T: Real> KvCache<T> {
 }
 
 impl<T: Real> Model<T> {
-    /// Checks that `cache` was made for this model's sizes, has room for
+    /// Checks that `cache` was made for this model, has room for
     /// one more token, and that `token` is below `V`.
     fn check_cache(
         &self,
-        cache: &KvCache<T>,
+        cache: &KvCache<'_, T>,
         token: usize,
     ) -> Result<(), Error> {
         let c = self.config;
-        let fits = cache.k.len() == c.n_layers
-            && cache.v.len() == c.n_layers
-            && cache
-                .k
-                .iter()
-                .chain(&cache.v)
-                .all(|m| m.shape() == (c.context, c.d_model))
-            && cache.row.hidden.len() == c.d_ff;
-        if !fits {
+        if !std::ptr::eq(cache.model, self) {
             return Err(Error::Config {
                 what: "KV cache",
-                expected: format!(
-                    "{} blocks of (n_ctx, d_model) = ({}, {})",
-                    c.n_layers, c.context, c.d_model
-                ),
-                got: format!(
-                    "{} blocks of {:?}",
-                    cache.k.len(),
-                    cache.k.first().map(|m| m.shape())
-                ),
+                expected: "a cache made by KvCache::new for this model".into(),
+                got: "the cache of another model".into(),
             });
         }
         if cache.len >= c.context {
@@ -208,7 +255,7 @@ impl<T: Real> Model<T> {
     /// biases. Row `t` of the causal mask (2.5) is 0 for every key
     /// `j ≤ t`, so the one query needs no mask; rows `j < t` of `K` and
     /// `V` depend on `x_1 … x_j` alone and do not change when `x_t`
-    /// arrives. Every product is one row times a matrix, [`row_times`];
+    /// arrives. Every product is one row times a matrix, `row_times`;
     /// the rows live in buffers of the cache, allocated once.
     ///
     /// # Shapes
@@ -224,7 +271,7 @@ impl<T: Real> Model<T> {
     /// `token ≥ V`; a post-LN block.
     pub fn forward_cached(
         &self,
-        cache: &mut KvCache<T>,
+        cache: &mut KvCache<'_, T>,
         token: usize,
     ) -> Result<DVector<T>, Error> {
         self.check_cache(cache, token)?;
@@ -240,17 +287,24 @@ impl<T: Real> Model<T> {
     /// Blocks `first..` of the model on the row `x` (in the cache's
     /// buffer) of position `t = cache.len()`; afterwards the cache holds
     /// `t + 1` tokens and `x` the row after the last block.
-    fn blocks_on_row(&self, cache: &mut KvCache<T>, first: usize) {
+    fn blocks_on_row(&self, cache: &mut KvCache<'_, T>, first: usize) {
         let t = cache.len;
-        let KvCache { k, v, row: r, .. } = cache;
-        for (l, block) in self.blocks.iter().enumerate().skip(first) {
+        let KvCache {
+            k,
+            v,
+            row: r,
+            layers,
+            ..
+        } = cache;
+        let blocks = self.blocks.iter().zip(layers.iter());
+        for (l, (block, w)) in blocks.enumerate().skip(first) {
             let a = &block.attention;
             layer_norm_row(&block.norm1, &r.x, &mut r.u); // x_t of (4.7)
-            row_times(&a.w_q, &r.u, &mut r.q);
+            row_times(&w.q, &r.u, &mut r.q);
             // Append k_t and v_t as row t.
-            row_times(&a.w_k, &r.u, &mut r.kv);
+            row_times(&w.k, &r.u, &mut r.kv);
             k[l].row_mut(t).copy_from(&r.kv);
-            row_times(&a.w_v, &r.u, &mut r.kv);
+            row_times(&w.v, &r.u, &mut r.kv);
             v[l].row_mut(t).copy_from(&r.kv);
             let d_k = a.d_k();
             for c in (0..a.n_heads).map(|i| i * d_k) {
@@ -264,24 +318,24 @@ impl<T: Real> Model<T> {
                 );
             }
             // The rest of the pre-LN block (2.13), for row t alone.
-            row_times(&a.w_o, &r.concat, &mut r.z);
+            row_times(&w.o, &r.concat, &mut r.z);
             r.z += &r.x;
             layer_norm_row(&block.norm2, &r.z, &mut r.u);
-            let f = &block.ffn;
-            row_times(&f.lin1, &r.u, &mut r.hidden);
-            f.activation.apply_fast(&mut r.hidden);
-            row_times(&f.lin2, &r.hidden, &mut r.x);
+            row_times(&w.ff1, &r.u, &mut r.hidden);
+            block.ffn.activation.apply_fast(&mut r.hidden);
+            row_times(&w.ff2, &r.hidden, &mut r.x);
             r.x += &r.z;
         }
         cache.len = t + 1;
     }
 
     /// The logits `LN_f(x) W + b` of the row `x` in the cache's buffer.
-    fn logits_of_row(&self, cache: &mut KvCache<T>) -> DVector<T> {
+    fn logits_of_row(&self, cache: &mut KvCache<'_, T>) -> DVector<T> {
         let r = &mut cache.row;
         layer_norm_row(&self.norm_f, &r.x, &mut r.u);
+        let r = &cache.row;
         let mut z = DMatrix::zeros(1, self.config.vocab_size);
-        row_times(&self.head, &r.u, &mut z);
+        row_times(&cache.head, &r.u, &mut z);
         DVector::from_column_slice(z.as_slice())
     }
 }
@@ -323,13 +377,11 @@ fn attend_kernel<T: Real>((q, (k, v, c, n), p, out): AttendArgs<'_, T>) {
     }
     // The softmax of the scores divided by √d_k, largest score first.
     let scale = T::one() / lit::<T>(q.len() as f64).sqrt();
-    let max = p.iter().fold(T::min_value().unwrap(), |m, &s| m.max(s));
-    let mut sum = T::zero();
+    let max = lane_max(p);
     for s in p.iter_mut() {
         *s = exp_non_positive((*s - max) * scale);
-        sum += *s;
     }
-    let inv = T::one() / sum;
+    let inv = T::one() / lane_sum(p, |x| x);
     // Output pᵀ V: dot products with four columns of V at a time.
     let p: &[T] = p;
     let mut outs = out.chunks_exact_mut(4);
@@ -388,36 +440,68 @@ fn layer_norm_kernel<T: Real>((ln, x, y): (&LayerNorm<T>, &[T], &mut [T])) {
 }
 
 /// Chapter 2's linear layer `x W + b` (2.1) for one row `x`, written into
-/// the row `y`: entry `j` is the dot product of `x` with column `j` of
-/// `W`, which nalgebra stores contiguously, so nothing is copied. The
-/// dot products are compiled for the widest vectors of the CPU.
-pub fn row_times<T: Real>(lin: &Linear<T>, x: &DMatrix<T>, y: &mut DMatrix<T>) {
-    let args = (x.as_slice(), &lin.w, lin.b.as_slice(), y.as_mut_slice());
-    machine::wide!(
-        row_kernel::<T>(args): (&[T], &DMatrix<T>, &[T], &mut [T]) => ()
-    );
+/// the row `y`: `y = b + Σ_i x_i W[i, ·]`, a sum of the rows of `W`, read
+/// contiguously from the columns of `Wᵀ`. The outputs are summed in
+/// blocks of [`OUT`] held in vector registers while the rows go by, so
+/// no sum runs across a vector; compiled for the widest vectors of the
+/// CPU.
+fn row_times<T: Real>(
+    lin: &RowLayer<'_, T>,
+    x: &DMatrix<T>,
+    y: &mut DMatrix<T>,
+) {
+    let (w_t, b) = (lin.w_t.as_slice(), lin.layer.b.as_slice());
+    let args = (x.as_slice(), w_t, b, y.as_mut_slice());
+    machine::wide!(row_kernel::<T>(args): RowArgs<'_, T> => ());
 }
 
-/// The body of [`row_times`] for `machine::wide!`: four columns of `W`
-/// at a time, so that each entry of `x` is loaded once for four dot
-/// products.
+/// `x`, `Wᵀ`, `b` and `y` of [`row_times`].
+type RowArgs<'a, T> = (&'a [T], &'a [T], &'a [T], &'a mut [T]);
+
+/// Outputs of [`row_times`] summed at once: 64 numbers, eight vector
+/// registers of f32 under AVX2.
+const OUT: usize = 64;
+
+/// The body of [`row_times`] for `machine::wide!`: blocks of [`OUT`]
+/// outputs, then of [`LANES`], then one by one. Every output is
+/// `b_j + x_0 W_0j + x_1 W_1j + …` in this order, on every path.
 #[inline(always)]
-fn row_kernel<T: Real>((x, w, b, y): (&[T], &DMatrix<T>, &[T], &mut [T])) {
-    let d_in = x.len();
-    let mut cols = w.as_slice().chunks_exact(4 * d_in);
-    let mut ys = y.chunks_exact_mut(4);
-    let mut bs = b.chunks_exact(4);
-    for ((cols4, y4), b4) in (&mut cols).zip(&mut ys).zip(&mut bs) {
-        let dots = dot4(x, cols4, d_in);
-        for j in 0..4 {
-            y4[j] = dots[j] + b4[j];
+fn row_kernel<T: Real>((x, w_t, b, y): RowArgs<'_, T>) {
+    y.copy_from_slice(b);
+    let mut o = 0;
+    while o + OUT <= y.len() {
+        add_rows::<T, OUT>(x, w_t, o, y);
+        o += OUT;
+    }
+    while o + LANES <= y.len() {
+        add_rows::<T, LANES>(x, w_t, o, y);
+        o += LANES;
+    }
+    while o < y.len() {
+        add_rows::<T, 1>(x, w_t, o, y);
+        o += 1;
+    }
+}
+
+/// Adds `Σ_i x_i W[i, o .. o + N]` to `y[o .. o + N]`, the `N` sums kept
+/// in registers.
+#[inline(always)]
+fn add_rows<T: Real, const N: usize>(
+    x: &[T],
+    w_t: &[T],
+    o: usize,
+    y: &mut [T],
+) {
+    let d_out = y.len();
+    let y_n = &mut y[o..o + N];
+    let mut acc: [T; N] = std::array::from_fn(|l| y_n[l]);
+    for (&x_i, w_i) in x.iter().zip(w_t.chunks_exact(d_out)) {
+        let w_n = &w_i[o..o + N];
+        for l in 0..N {
+            acc[l] += x_i * w_n[l];
         }
     }
-    let rest = cols.remainder().chunks_exact(d_in);
-    let rest = ys.into_remainder().iter_mut().zip(rest).zip(bs.remainder());
-    for ((y_j, col), &b_j) in rest {
-        *y_j = dot(x, col) + b_j;
-    }
+    y_n.copy_from_slice(&acc);
 }
 
 /// Lanes of partial sums: 8 numbers side by side, one vector register of
@@ -466,6 +550,21 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     acc.iter().fold(tail, |s, &a| s + a)
 }
 
+/// `max_i a_i` (of a non-empty `a`) with [`LANES`] partial maxima side
+/// by side.
+#[inline(always)]
+fn lane_max<T: Real>(a: &[T]) -> T {
+    let mut acc = [a[0]; LANES];
+    let mut chunks = a.chunks_exact(LANES);
+    for x in &mut chunks {
+        for i in 0..LANES {
+            acc[i] = acc[i].max(x[i]);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(a[0], |m, &x| m.max(x));
+    acc.iter().fold(tail, |m, &x| m.max(x))
+}
+
 /// `Σ_i f(a_i)` with [`LANES`] partial sums side by side.
 #[inline(always)]
 fn lane_sum<T: Real>(a: &[T], f: impl Fn(T) -> T) -> T {
@@ -501,7 +600,7 @@ impl<T: Real> Model<T> {
     /// Those of [`Model::forward`]; a cache not made for this model.
     pub fn prefill(
         &self,
-        cache: &mut KvCache<T>,
+        cache: &mut KvCache<'_, T>,
         tokens: &[usize],
     ) -> Result<DVector<T>, Error> {
         cache.clear();

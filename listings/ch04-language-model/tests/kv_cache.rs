@@ -253,12 +253,15 @@ fn bad_input_is_refused_with_a_clear_message() {
     .unwrap();
     let mut wrong = KvCache::new(&other);
     let e = model.forward_cached(&mut wrong, 0).unwrap_err();
-    assert!(
-        e.to_string().starts_with(
-            "KV cache: expected 2 blocks of (n_ctx, d_model) = (9, 8)"
-        ),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        "KV cache: expected a cache made by KvCache::new for this model, \
+         got the cache of another model"
     );
+    // Even one of a model with the same sizes and weights.
+    let twin = model.clone();
+    let mut twins = KvCache::new(&twin);
+    assert!(model.forward_cached(&mut twins, 0).is_err());
 }
 
 #[test]
