@@ -48,8 +48,28 @@ pub const VALUES: &[Entry] = &[
         compute: || load(&run("blocked")?),
     },
     Entry {
+        id: "ch02.bench_blocked_n_max",
+        compute: || Ok(Value::Count(largest_n()?)),
+    },
+    Entry {
+        id: "ch02.bench_blocked_peak_fused_max",
+        compute: || peak_at_largest_n("peak_ours_fused"),
+    },
+    Entry {
+        id: "ch02.bench_blocked_peak_numpy_max",
+        compute: || peak_at_largest_n("peak_numpy"),
+    },
+    Entry {
         id: "ch04.bench_generation",
         compute: generation,
+    },
+    Entry {
+        id: "ch04.bench_generation_speedup_growing",
+        compute: || speedup(false),
+    },
+    Entry {
+        id: "ch04.bench_generation_speedup_sliding",
+        compute: || speedup(true),
     },
     Entry {
         id: "ch04.bench_generation_date",
@@ -245,6 +265,44 @@ fn blocked_time(with_mask: bool) -> Result<Value> {
 /// mask does not change what a call holds).
 fn blocked_memory() -> Result<Value> {
     blocked_table(false, ("peak_", Value::Bytes), None)
+}
+
+/// The largest n of the table of fused attention.
+fn largest_n() -> Result<u64> {
+    let rows = run("blocked")?.rows;
+    let ns = rows.iter().filter_map(|r| r.get("n")?.as_u64());
+    ns.max().context("no row with `n`")
+}
+
+/// A peak memory of the forward pass without a mask at the largest n.
+fn peak_at_largest_n(key: &str) -> Result<Value> {
+    let n = largest_n()?;
+    let rows = run("blocked")?.rows;
+    let row = rows.iter().find(|r| {
+        r.get("n").and_then(Json::as_u64) == Some(n)
+            && r.get("pass").and_then(Json::as_str) == Some("fwd")
+            && r.get("causal").and_then(Json::as_bool) == Some(false)
+    });
+    cell(
+        row.context("no forward row at the largest n")?,
+        key,
+        Value::Bytes,
+    )
+}
+
+/// How many times as fast generating is with the cache: in the run with
+/// the fewest new tokens (the window still grows) or with the most (it
+/// slides).
+fn speedup(sliding: bool) -> Result<Value> {
+    let rows = run("generation")?.rows;
+    let n_new = |r: &&Row| r.get("new_tokens").and_then(Json::as_u64);
+    let row = if sliding {
+        rows.iter().max_by_key(n_new)
+    } else {
+        rows.iter().min_by_key(n_new)
+    };
+    let make = |x| Value::Number(x, Digits::Decimals(1));
+    cell(row.context("no row")?, "cache_speedup", make)
 }
 
 /// Tokens per second with and without the cache, ours and PyTorch's.
